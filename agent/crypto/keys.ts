@@ -1,0 +1,90 @@
+import nacl from 'tweetnacl';
+import { encodeCbor, decodeCbor, asRecord, fieldBytes } from '../codec/cbor.js';
+import { TrustError } from '../errors.js';
+import type { StoragePort } from '../ports/storage.js';
+
+export const KEY_ID_LENGTH = 8;
+
+/** A key id is the first 8 bytes of SHA-512 of the public key: short on the wire, stable, not secret. */
+export function keyId(publicKey: Uint8Array): Uint8Array {
+  return nacl.hash(publicKey).subarray(0, KEY_ID_LENGTH).slice();
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  return out;
+}
+
+export function fromHex(hex: string, name = 'hex'): Uint8Array {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new TrustError('INVALID_ARGUMENT', `${name} must be an even-length hex string`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/** The device's long-term identity: X25519 for sealing telemetry, Ed25519 for signing what it publishes. */
+export interface DeviceIdentity {
+  boxPublicKey: Uint8Array;
+  boxSecretKey: Uint8Array;
+  signPublicKey: Uint8Array;
+  signSecretKey: Uint8Array;
+  boxKeyId: Uint8Array;
+  signKeyId: Uint8Array;
+}
+
+export const IDENTITY_FILE = 'identity.key';
+
+export function generateIdentity(): DeviceIdentity {
+  const box = nacl.box.keyPair();
+  const sign = nacl.sign.keyPair();
+  return identityFrom(box.secretKey, sign.secretKey);
+}
+
+function identityFrom(boxSecretKey: Uint8Array, signSecretKey: Uint8Array): DeviceIdentity {
+  const box = nacl.box.keyPair.fromSecretKey(boxSecretKey);
+  const sign = nacl.sign.keyPair.fromSecretKey(signSecretKey);
+  return {
+    boxPublicKey: box.publicKey,
+    boxSecretKey: box.secretKey,
+    signPublicKey: sign.publicKey,
+    signSecretKey: sign.secretKey,
+    boxKeyId: keyId(box.publicKey),
+    signKeyId: keyId(sign.publicKey),
+  };
+}
+
+/**
+ * Load the identity, or create and persist it on first start. Returns `created: true` the first time so the
+ * caller can audit key generation. A corrupt identity file is an error, never silently replaced: replacing it
+ * would orphan the owner pairing and every sealed record.
+ */
+export async function loadOrCreateIdentity(storage: StoragePort): Promise<{ identity: DeviceIdentity; created: boolean }> {
+  const stored = await storage.read(IDENTITY_FILE);
+  if (stored !== undefined) return { identity: decodeIdentity(stored), created: false };
+  const identity = generateIdentity();
+  await saveIdentity(storage, identity);
+  return { identity, created: true };
+}
+
+export async function saveIdentity(storage: StoragePort, identity: DeviceIdentity): Promise<void> {
+  await storage.writeAtomic(IDENTITY_FILE, encodeCbor({ v: 1, box: identity.boxSecretKey, sign: identity.signSecretKey }));
+}
+
+function decodeIdentity(bytes: Uint8Array): DeviceIdentity {
+  try {
+    const record = asRecord(decodeCbor(bytes), 'identity');
+    return identityFrom(fieldBytes(record, 'box', 32), fieldBytes(record, 'sign', 64));
+  } catch (cause) {
+    throw new TrustError('CORRUPT', `${IDENTITY_FILE} is unreadable; refusing to generate a new identity over it`, { cause });
+  }
+}
