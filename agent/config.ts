@@ -1,0 +1,93 @@
+import { TrustError } from './errors.js';
+import { assertDeviceId } from './topics.js';
+
+export type DeviceType = 'thermostat' | 'smart-lock' | 'fitness-tracker';
+export const DEVICE_TYPES: readonly DeviceType[] = ['thermostat', 'smart-lock', 'fitness-tracker'];
+
+/** What a firmware team configures. Everything has a safe default except identity and the recipient. */
+export interface AgentConfig {
+  deviceId: string;
+  deviceType: DeviceType;
+  /** The collector's X25519 public key: telemetry is sealed to it end to end. */
+  recipientPublicKey: Uint8Array;
+  /** Set by the transport adapter's URL check; recorded in the audit trail and the security state. */
+  insecureTransport?: boolean;
+  telemetry?: {
+    /** Most readings sealed into one envelope (batching saves ~70 B of envelope and radio time per reading). */
+    maxBatch?: number;
+    /** How long a reading may wait for companions before its envelope is sealed. */
+    batchDelayMs?: number;
+    /** Drain rate after reconnect, envelopes per second. */
+    drainPerSecond?: number;
+  };
+  store?: {
+    durability?: 'each' | 'group';
+    groupCommitMs?: number;
+    maxBytes?: number;
+    maxRecords?: number;
+  };
+  /** Sweep period for retention; sweeping also runs at start and before every publish. */
+  sweepIntervalMs?: number;
+  /** Pairing window opened by the local button, ms. */
+  pairingWindowMs?: number;
+}
+
+export interface ResolvedConfig {
+  deviceId: string;
+  deviceType: DeviceType;
+  recipientPublicKey: Uint8Array;
+  insecureTransport: boolean;
+  maxBatch: number;
+  batchDelayMs: number;
+  drainPerSecond: number;
+  durability: 'each' | 'group';
+  groupCommitMs: number;
+  maxBytes: number;
+  maxRecords: number;
+  sweepIntervalMs: number;
+  pairingWindowMs: number;
+}
+
+export function resolveConfig(config: AgentConfig): ResolvedConfig {
+  if (config === null || typeof config !== 'object') throw new TrustError('INVALID_CONFIG', 'config must be an object');
+  try {
+    assertDeviceId(config.deviceId);
+  } catch (cause) {
+    throw new TrustError('INVALID_CONFIG', 'config.deviceId must be 1-64 characters of A-Z a-z 0-9 _ -', { cause });
+  }
+  if (!DEVICE_TYPES.includes(config.deviceType)) {
+    throw new TrustError('INVALID_CONFIG', `config.deviceType must be one of ${DEVICE_TYPES.join(', ')}`);
+  }
+  if (!(config.recipientPublicKey instanceof Uint8Array) || config.recipientPublicKey.length !== 32) {
+    throw new TrustError('INVALID_CONFIG', 'config.recipientPublicKey must be a 32-byte X25519 public key');
+  }
+  const t = config.telemetry ?? {};
+  const s = config.store ?? {};
+  return {
+    deviceId: config.deviceId,
+    deviceType: config.deviceType,
+    recipientPublicKey: config.recipientPublicKey,
+    insecureTransport: config.insecureTransport === true,
+    maxBatch: positiveInt(t.maxBatch, 'telemetry.maxBatch', 32, 256),
+    batchDelayMs: positiveInt(t.batchDelayMs, 'telemetry.batchDelayMs', 1000, 3_600_000),
+    drainPerSecond: positiveInt(t.drainPerSecond, 'telemetry.drainPerSecond', 50, 100_000),
+    durability: s.durability === 'each' ? 'each' : s.durability === undefined || s.durability === 'group' ? 'group' : invalid('store.durability'),
+    groupCommitMs: positiveInt(s.groupCommitMs, 'store.groupCommitMs', 20, 10_000),
+    maxBytes: positiveInt(s.maxBytes, 'store.maxBytes', 8 * 1024 * 1024, 2 ** 40),
+    maxRecords: positiveInt(s.maxRecords, 'store.maxRecords', 200_000, 2 ** 40),
+    sweepIntervalMs: positiveInt(config.sweepIntervalMs, 'sweepIntervalMs', 60_000, 86_400_000),
+    pairingWindowMs: positiveInt(config.pairingWindowMs, 'pairingWindowMs', 120_000, 3_600_000),
+  };
+}
+
+function positiveInt(value: number | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw new TrustError('INVALID_CONFIG', `config.${name} must be a whole number from 1 to ${max}`);
+  }
+  return value;
+}
+
+function invalid(name: string): never {
+  throw new TrustError('INVALID_CONFIG', `config.${name} has an unsupported value`);
+}

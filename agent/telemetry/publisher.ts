@@ -1,0 +1,105 @@
+import type { LoggerPort, SchedulerPort, TimerHandle, Transport } from '../ports/index.js';
+import type { RecordId, StoredRecord } from '../store/contract.js';
+
+/** The queue side of the store, as the publisher sees it. */
+export interface OutgoingQueue {
+  nextBatch(limit: number): Promise<StoredRecord[]>;
+  acknowledge(ids: RecordId[]): Promise<void>;
+}
+
+export interface PublisherOptions {
+  topic: string;
+  queue: OutgoingQueue;
+  seal: (records: StoredRecord[]) => Uint8Array;
+  transport: Transport;
+  scheduler: SchedulerPort;
+  logger: LoggerPort;
+  maxBatch: number;
+  batchDelayMs: number;
+  drainPerSecond: number;
+}
+
+export interface PublisherStats {
+  envelopes: number;
+  readings: number;
+  failures: number;
+}
+
+/**
+ * Moves sealed batches from the durable queue to the broker. A reading leaves the queue only after the broker's
+ * PUBACK for the envelope that carried it, so a crash or a dropped link at any point means "sent again", never
+ * "lost". One drain runs at a time; after a reconnect the backlog drains in order at `drainPerSecond`.
+ */
+export class Publisher {
+  private readonly options: PublisherOptions;
+  private timer: TimerHandle | undefined;
+  private draining: Promise<void> | undefined;
+  private stopped = false;
+  readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0 };
+
+  constructor(options: PublisherOptions) {
+    this.options = options;
+  }
+
+  /** New data is queued: seal it after the batch delay (so companions can share the envelope). */
+  kick(): void {
+    if (this.stopped || this.timer !== undefined || this.draining) return;
+    this.timer = this.options.scheduler.setTimeout(() => {
+      this.timer = undefined;
+      void this.drain();
+    }, this.options.batchDelayMs);
+  }
+
+  /** Drain now (reconnect, stop, tests). Resolves when the queue is empty or the link is down. */
+  drain(): Promise<void> {
+    if (this.draining) return this.draining;
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async drainLoop(): Promise<void> {
+    const { queue, transport, maxBatch } = this.options;
+    let first = true;
+    while (!this.stopped && transport.connected) {
+      const batch = await queue.nextBatch(maxBatch);
+      if (batch.length === 0) return;
+      if (!first) await this.pace();
+      first = false;
+      const sent = await this.publishBatch(batch);
+      if (!sent) return;
+    }
+  }
+
+  private async publishBatch(batch: StoredRecord[]): Promise<boolean> {
+    const { topic, seal, transport, queue, logger } = this.options;
+    try {
+      await transport.publish(topic, seal(batch), { qos: 1 });
+    } catch (error) {
+      this.stats.failures++;
+      logger.debug('publish failed; batch stays queued', { readings: batch.length, code: codeOf(error) });
+      return false;
+    }
+    await queue.acknowledge(batch.map((record) => record.id));
+    this.stats.envelopes++;
+    this.stats.readings += batch.length;
+    return true;
+  }
+
+  private pace(): Promise<void> {
+    const delay = Math.max(0, Math.floor(1000 / this.options.drainPerSecond));
+    if (delay === 0) return Promise.resolve();
+    return new Promise((resolve) => this.options.scheduler.setTimeout(resolve, delay));
+  }
+}
+
+function codeOf(error: unknown): string {
+  return error !== null && typeof error === 'object' && 'code' in error ? String((error as { code: unknown }).code) : 'unknown';
+}

@@ -1,0 +1,42 @@
+// trust-agent: one binary, one subcommand per audience. Subcommands load lazily so `--help` stays instant.
+const USAGE = `trust-agent <command> [options]
+
+Commands:
+  simulate [scenario.json]   run the QA simulator (default: the household scenario on an embedded TLS broker)
+  companion <action>         the owner's companion: pair, manifest, get, set, watch, erase, export, transfer, ...
+  audit <action>             verify an exported audit trail, print a self-assessment
+
+Run 'trust-agent <command> --help' for the options of a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'simulate':
+      return (await import('../simulator/cli.js')).runSimulateCli(rest);
+    case 'companion':
+      return (await import('../companion/cli.js')).runCompanionCli(rest);
+    case 'audit':
+      return (await import('./audit.js')).runAuditCli(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`trust-agent: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const err = error as { code?: string; message?: string };
+    process.stderr.write(`trust-agent: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
