@@ -13,6 +13,7 @@ export type TrustErrorCode =
   | 'UNKNOWN_ALGORITHM'
   | 'UNKNOWN_KEY'
   | 'AUTH_FAILED'
+  | 'HEADER_MISMATCH'
   | 'BAD_SIGNATURE'
   | 'REPLAY'
   | 'EXPIRED'
