@@ -1,0 +1,246 @@
+import { toHex, type DeviceIdentity } from '../crypto/keys.js';
+import { TrustError, type TrustErrorCode } from '../errors.js';
+import type { ClockPort } from '../ports/clock.js';
+import type { LoggerPort } from '../ports/logger.js';
+import type { StoragePort } from '../ports/storage.js';
+import type { Transport, TransportMessage } from '../ports/transport.js';
+import { assertDeviceId, topics } from '../topics.js';
+import type { OwnerActions } from './contract.js';
+import { NonceCache } from './nonce-cache.js';
+import { OwnerStore, type OwnerRecord } from './owner-store.js';
+import { PairingHandler } from './pair-handler.js';
+import { DEFAULT_RATE_LIMIT, FailureLimiter, type RateLimitOptions } from './rate-limit.js';
+import { executeRequest } from './execute.js';
+import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
+import { signReply, signState, type AcceptedReply, type RejectedReply } from './replies.js';
+
+export interface OwnerChannelOptions {
+  deviceId: string;
+  deviceType: string;
+  /** The current device keys; a getter because ownership transfer rotates them. */
+  identity: () => DeviceIdentity;
+  actions: OwnerActions;
+  clock: ClockPort;
+  storage: StoragePort;
+  logger: LoggerPort;
+  limits?: Partial<RequestLimits>;
+  rateLimit?: Partial<RateLimitOptions>;
+  /** Largest reply (an export or audit trail travels inside it). */
+  maxReplyBytes?: number;
+  /** Wrong setup codes before the pairing window closes. */
+  maxPairingAttempts?: number;
+}
+
+export interface OwnerChannelCounters {
+  received: number;
+  accepted: number;
+  rejected: number;
+  /** Dropped before any crypto: oversized, malformed, or from a source in backoff. */
+  dropped: number;
+  rateLimited: number;
+  byCode: Partial<Record<TrustErrorCode, number>>;
+}
+
+/** Failures that say nothing bad about the sender: they do not feed the backoff. */
+const BENIGN: readonly TrustErrorCode[] = ['VERSION_CONFLICT', 'INVALID_PREFERENCE'];
+
+/**
+ * The device end of the owner channel: receives signed requests on `cmd/req` and sealed pairing requests on
+ * `pair/req`, handles them strictly one at a time (so `expectedVersion` checks cannot race), replies on
+ * `cmd/res/{clientToken}/{accepted|rejected}` and keeps a retained signed state report on `state`.
+ */
+export class OwnerChannel {
+  readonly counters: OwnerChannelCounters = { received: 0, accepted: 0, rejected: 0, dropped: 0, rateLimited: 0, byCode: {} };
+  private readonly limits: RequestLimits;
+  private readonly limiter: FailureLimiter;
+  private readonly pairing: PairingHandler;
+  private transport: Transport | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly maxReplyBytes: number;
+
+  private constructor(private readonly options: OwnerChannelOptions, private readonly owners: OwnerStore, private readonly nonces: NonceCache) {
+    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
+    this.limiter = new FailureLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
+    this.maxReplyBytes = options.maxReplyBytes ?? 256 * 1024;
+    this.pairing = new PairingHandler({
+      ...options, owners, publish: (topic, payload) => this.publish(topic, payload, false), publishState: () => this.publishState(),
+    }, options.maxPairingAttempts ?? 5);
+  }
+
+  /** Loads the owner and the nonce cache; throws CORRUPT rather than forgetting an owner. */
+  static async create(options: OwnerChannelOptions): Promise<OwnerChannel> {
+    assertDeviceId(options.deviceId);
+    const owners = new OwnerStore(options.storage);
+    const nonces = new NonceCache(options.storage);
+    await owners.load();
+    await nonces.load();
+    return new OwnerChannel(options, owners, nonces);
+  }
+
+  owner(): OwnerRecord | undefined {
+    return this.owners.current();
+  }
+
+  isPaired(): boolean {
+    return this.owners.current() !== undefined;
+  }
+
+  /** Local trigger (a button): returns the QR payload. Refused while the device has an owner. */
+  openPairingWindow(durationMs: number): { payload: string; setupCode: string; expiresInMs: number } {
+    return this.pairing.open(durationMs);
+  }
+
+  /** Subscribe on an agent-owned session; re-subscribes and republishes state after every reconnect. */
+  async attach(transport: Transport): Promise<void> {
+    this.transport = transport;
+    transport.onMessage((message) => this.onMessage(message));
+    transport.onConnection((connected) => {
+      if (connected) void this.subscribe().then(() => this.publishState()).catch((error: unknown) => this.logError('resubscribe', error));
+    });
+    await this.subscribe();
+    await this.publishState();
+  }
+
+  /** Factory reset: forget the owner (the agent erases data and keys itself). */
+  async forgetOwner(): Promise<void> {
+    await this.owners.clear();
+    this.limiter.reset();
+    await this.publishState();
+  }
+
+  /** Resolves when every message received so far has been handled (tests, orderly shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Entry point per message; exposed so benchmarks can drive the channel without a network. */
+  handleMessage(message: TransportMessage): Promise<void> {
+    const { deviceId } = this.options;
+    if (message.topic === topics.commandRequest(deviceId)) return this.enqueue(() => this.handleRequest(message.payload));
+    if (message.topic === topics.pairRequest(deviceId)) return this.enqueue(() => this.pairing.handle(message.payload));
+    return Promise.resolve();
+  }
+
+  async publishState(): Promise<void> {
+    const owner = this.owners.current();
+    const state = {
+      v: 1 as const, deviceId: this.options.deviceId, paired: owner !== undefined, version: this.options.actions.preferencesVersion(),
+      enforced: this.options.actions.enforcedState(), issuedAt: this.options.clock.now(),
+      ...(owner === undefined ? {} : { ownerKeyId: owner.keyId }),
+    };
+    await this.publish(topics.state(this.options.deviceId), signState(state, this.options.identity().signSecretKey), true);
+  }
+
+  private onMessage(message: TransportMessage): void {
+    void this.handleMessage(message);
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work).catch((error: unknown) => this.logError('owner request', error));
+    this.queue = next;
+    return next;
+  }
+
+  private async subscribe(): Promise<void> {
+    if (this.transport === undefined) return;
+    await this.transport.subscribe(topics.commandRequest(this.options.deviceId), 1);
+    await this.transport.subscribe(topics.pairRequest(this.options.deviceId), 1);
+  }
+
+  private async handleRequest(bytes: Uint8Array): Promise<void> {
+    this.counters.received += 1;
+    const parsed = preparseRequest(bytes, this.limits);
+    if (isRejection(parsed)) return this.drop(parsed);
+    const owner = this.owners.current();
+    const source = owner !== undefined && toHex(parsed.k) === toHex(owner.keyId) ? 'owner' : 'others';
+    if (this.limiter.isBlocked(source, this.options.clock.monotonic())) {
+      // No verification, reply or audit while in backoff: that is the point of the backoff.
+      this.counters.rateLimited += 1;
+      return;
+    }
+    const verified = await verifyRequest(parsed, owner, this.options.deviceId, this.options.clock, this.nonces, this.limits);
+    if (!verified.ok) return this.refuse(verified.rejection);
+    const request = verified.request;
+    const current = this.options.actions.preferencesVersion();
+    if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
+      return this.refuse({ code: 'VERSION_CONFLICT', reason: `expected version ${request.expectedVersion}, current is ${current}`, clientToken: request.clientToken, source, authentic: true });
+    }
+    await this.apply(request, source, owner as OwnerRecord);
+  }
+
+  private async apply(request: OwnerRequest, source: string, owner: OwnerRecord): Promise<void> {
+    const signer = this.options.identity(); // captured before a transfer rotates the keys
+    let reply: AcceptedReply;
+    try {
+      const extra = await executeRequest(request, owner, this.options.actions, signer, this.options.deviceId, this.options.clock);
+      if (request.kind === 'transfer') {
+        await this.owners.clear();
+        this.limiter.reset();
+      }
+      reply = {
+        v: 1, outcome: 'accepted', deviceId: this.options.deviceId, clientToken: request.clientToken, kind: request.kind,
+        version: this.options.actions.preferencesVersion(), enforced: this.options.actions.enforcedState(), issuedAt: this.options.clock.now(), ...extra,
+      };
+    } catch (error) {
+      const code = error instanceof TrustError ? error.code : 'STORAGE';
+      const reason = error instanceof TrustError ? error.message : 'the device could not complete the request';
+      return this.refuse({ code, reason, clientToken: request.clientToken, source, authentic: true });
+    }
+    const bytes = signReply(reply, signer.signSecretKey);
+    if (bytes.length > this.maxReplyBytes) {
+      return this.refuse({ code: 'OVERSIZED', reason: `the result exceeds ${this.maxReplyBytes} bytes`, clientToken: request.clientToken, source, authentic: true });
+    }
+    this.limiter.recordSuccess(source);
+    this.counters.accepted += 1;
+    await this.publish(topics.commandReply(this.options.deviceId, request.clientToken, 'accepted'), bytes, false);
+    await this.publishState();
+  }
+
+  /** Malformed or oversized: counted; audited and fed to the backoff unless the source is already blocked. */
+  private async drop(rejection: Rejection): Promise<void> {
+    this.counters.dropped += 1;
+    this.count(rejection.code);
+    if (this.limiter.isBlocked(rejection.source, this.options.clock.monotonic())) {
+      this.counters.rateLimited += 1;
+      return;
+    }
+    await this.noteFailure(rejection);
+  }
+
+  private async refuse(rejection: Rejection): Promise<void> {
+    this.counters.rejected += 1;
+    this.count(rejection.code);
+    await this.noteFailure(rejection);
+    if (rejection.clientToken === undefined) return;
+    const reply: RejectedReply = {
+      v: 1, outcome: 'rejected', deviceId: this.options.deviceId, clientToken: rejection.clientToken, code: rejection.code,
+      reason: rejection.reason, issuedAt: this.options.clock.now(),
+    };
+    // Only an authenticated owner learns the current version; strangers learn nothing about the device's state.
+    if (rejection.authentic) reply.currentVersion = this.options.actions.preferencesVersion();
+    await this.publish(topics.commandReply(this.options.deviceId, rejection.clientToken, 'rejected'), signReply(reply, this.options.identity().signSecretKey), false);
+  }
+
+  private async noteFailure(rejection: Rejection): Promise<void> {
+    await this.options.actions.audit('owner-request-rejected', { code: rejection.code, source: rejection.source });
+    if (BENIGN.includes(rejection.code)) return;
+    const outcome = this.limiter.recordFailure(rejection.source, this.options.clock.monotonic());
+    if (outcome.blocked) {
+      await this.options.actions.audit('owner-requests-rate-limited', { source: rejection.source, failures: outcome.failures });
+    }
+  }
+
+  private count(code: TrustErrorCode): void {
+    this.counters.byCode[code] = (this.counters.byCode[code] ?? 0) + 1;
+  }
+
+  private async publish(topic: string, payload: Uint8Array, retain: boolean): Promise<void> {
+    if (this.transport === undefined) throw new TrustError('NOT_STARTED', 'owner channel is not attached to a transport');
+    await this.transport.publish(topic, payload, { qos: 1, retain });
+  }
+
+  private logError(what: string, error: unknown): void {
+    const code = error instanceof TrustError ? error.code : 'UNEXPECTED';
+    this.options.logger.error(`${what} failed`, { code });
+  }
+}
