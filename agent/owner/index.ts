@@ -7,3 +7,4 @@ export { REQUEST_KINDS, signRequest, DEFAULT_REQUEST_LIMITS, type OwnerRequest, 
 export type { AcceptedReply, RejectedReply, StateReport, Receipt, PairingReply } from './replies.js';
 export { FailureLimiter, DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limit.js';
 export { base64urlDecode, base64urlEncode } from './base64url.js';
+export { SEAL_ALGORITHM, openSealed, sealForOwner } from './seal.js';

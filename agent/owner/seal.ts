@@ -1,0 +1,24 @@
+import nacl from 'tweetnacl';
+import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString } from '../codec/cbor.js';
+import { TrustError } from '../errors.js';
+
+/**
+ * Anonymous sealing to an owner's X25519 key (an export, for instance): a fresh key pair per message, so the device
+ * needs no long-term secret to produce it and only the owner can open it. The algorithm is named for agility.
+ */
+export const SEAL_ALGORITHM = 'x25519-xsalsa20-poly1305';
+
+export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Array): Uint8Array {
+  const ephemeral = nacl.box.keyPair();
+  const nonce = nacl.randomBytes(nacl.box.nonceLength);
+  const c = nacl.box(plaintext, nonce, ownerBoxPublicKey, ephemeral.secretKey);
+  return encodeCbor({ v: 1, alg: SEAL_ALGORITHM, e: ephemeral.publicKey, n: nonce, c });
+}
+
+export function openSealed(bytes: Uint8Array, ownerBoxSecretKey: Uint8Array, maxBytes = 16 * 1024 * 1024): Uint8Array {
+  const record = asRecord(decodeCbor(bytes, { maxBytes, maxDepth: 2 }), 'sealed data');
+  if (fieldString(record, 'alg', 64) !== SEAL_ALGORITHM) throw new TrustError('UNKNOWN_ALGORITHM', 'sealed data uses an unknown algorithm');
+  const opened = nacl.box.open(fieldBytes(record, 'c', undefined, maxBytes), fieldBytes(record, 'n', 24), fieldBytes(record, 'e', 32), ownerBoxSecretKey);
+  if (opened === null) throw new TrustError('AUTH_FAILED', 'sealed data does not open with this owner key');
+  return opened;
+}

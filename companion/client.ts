@@ -1,0 +1,267 @@
+import nacl from 'tweetnacl';
+import { equalBytes, toHex } from '../agent/crypto/keys.js';
+import { TrustError, type TrustErrorCode } from '../agent/errors.js';
+import { decodePairingPayload, sealPairingRequest, type PairingPayload } from '../agent/owner/pairing.js';
+import type { AcceptedReply, Receipt, RejectedReply, StateReport } from '../agent/owner/replies.js';
+import { signRequest, type RequestKind } from '../agent/owner/requests.js';
+import { openSealed } from '../agent/owner/seal.js';
+import type { ClockPort } from '../agent/ports/clock.js';
+import type { SchedulerPort } from '../agent/ports/scheduler.js';
+import type { Transport, TransportFactory, TransportMessage } from '../agent/ports/transport.js';
+import { assertDeviceId, TOPIC_ROOT, topics } from '../agent/topics.js';
+import { hostClock, hostScheduler } from './host.js';
+import type { KnownDevice, OwnerKeys } from './keys.js';
+import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
+
+export interface CompanionOptions {
+  /** A factory (the companion makes and connects its own session) or a transport the caller manages. */
+  transport: TransportFactory | Transport;
+  ownerKeys: OwnerKeys;
+  deviceId: string;
+  /** From the pairing payload (or a key file); required for everything except `pair`. */
+  devicePublicKeys?: Pick<KnownDevice, 'signPublicKey' | 'boxPublicKey'>;
+  /** Defaults to the host's Date.now / setTimeout. */
+  clock?: ClockPort;
+  scheduler?: SchedulerPort;
+  /** How long to wait for a reply (default 10 s). */
+  timeoutMs?: number;
+  /** Request lifetime: how long a queued request stays valid for an offline device (default 10 min). */
+  requestLifetimeMs?: number;
+}
+
+export interface PairingResult {
+  deviceId: string;
+  deviceType: string;
+  ownerKeyId: Uint8Array;
+  pairedAt: number;
+  devicePublicKeys: { signPublicKey: Uint8Array; boxPublicKey: Uint8Array };
+}
+
+export interface RequestOptions {
+  expectedVersion?: number;
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (reply: AcceptedReply) => void;
+  reject: (error: TrustError) => void;
+}
+
+/**
+ * The owner's side of the channel. Every reply, state report, manifest and receipt is checked against the device
+ * sign key before it is believed; anything that does not verify is ignored (it may be another client's noise).
+ * A rejection surfaces as `TrustError(code)` whose `cause` is the signed rejected reply (with `currentVersion`).
+ */
+export class Companion {
+  private devicePublicKeysValue: { signPublicKey: Uint8Array; boxPublicKey: Uint8Array } | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly pairWaiters = new Map<string, (bytes: Uint8Array) => void>();
+  private readonly stateWatchers = new Set<(state: StateReport) => void>();
+  private manifestWaiters: Array<(bytes: Uint8Array) => void> = [];
+  private latestManifest: Uint8Array | undefined;
+  private latestState: StateReport | undefined;
+  private readonly clock: ClockPort;
+  private readonly scheduler: SchedulerPort;
+
+  private constructor(private readonly options: CompanionOptions, private readonly transport: Transport, private readonly ownsTransport: boolean) {
+    this.devicePublicKeysValue = options.devicePublicKeys;
+    this.clock = options.clock ?? hostClock();
+    this.scheduler = options.scheduler ?? hostScheduler();
+  }
+
+  static async create(options: CompanionOptions): Promise<Companion> {
+    assertDeviceId(options.deviceId);
+    const owns = typeof options.transport === 'function';
+    const transport = typeof options.transport === 'function'
+      ? options.transport({ clientId: `ta-companion-${toHex(nacl.randomBytes(6))}`, cleanSession: true })
+      : options.transport;
+    const companion = new Companion(options, transport, owns);
+    transport.onMessage((message) => companion.onMessage(message));
+    if (!transport.connected) await transport.connect();
+    const id = options.deviceId;
+    for (const filter of [`${TOPIC_ROOT}/${id}/cmd/res/+/+`, topics.state(id), topics.manifest(id), topics.pairReply(id)]) {
+      await transport.subscribe(filter, 1);
+    }
+    return companion;
+  }
+
+  get deviceId(): string {
+    return this.options.deviceId;
+  }
+
+  devicePublicKeys(): { signPublicKey: Uint8Array; boxPublicKey: Uint8Array } | undefined {
+    return this.devicePublicKeysValue;
+  }
+
+  /** The latest verified state report seen (retained on the broker, so it arrives right after connect). */
+  lastState(): StateReport | undefined {
+    return this.latestState;
+  }
+
+  /** Prove knowledge of the setup code and register this owner key. Resolves with the verified pairing reply. */
+  async pair(pairingPayload: string | PairingPayload, options: { timeoutMs?: number } = {}): Promise<PairingResult> {
+    const payload = typeof pairingPayload === 'string' ? decodePairingPayload(pairingPayload) : pairingPayload;
+    if (payload.deviceId !== this.options.deviceId) throw new TrustError('WRONG_DEVICE', 'the pairing payload is for another device');
+    this.devicePublicKeysValue = { signPublicKey: payload.signPublicKey, boxPublicKey: payload.boxPublicKey };
+    const { bytes, requestId } = sealPairingRequest(payload, this.options.ownerKeys, payload.setupCode, this.clock.now());
+    const replyBytes = await this.waitFor<Uint8Array>(options.timeoutMs, 'pairing reply', (resolve) => {
+      this.pairWaiters.set(toHex(requestId), resolve);
+      return () => this.pairWaiters.delete(toHex(requestId));
+    }, () => this.transport.publish(topics.pairRequest(payload.deviceId), bytes, { qos: 1 }));
+    const reply = verifyPairingReply(replyBytes, payload.signPublicKey);
+    if (reply.outcome !== 'accepted' || reply.ownerKeyId === undefined || reply.pairedAt === undefined) {
+      throw new TrustError(reply.code ?? 'AUTH_FAILED', reply.reason ?? 'pairing was refused', { cause: reply });
+    }
+    if (!equalBytes(reply.ownerKeyId, this.options.ownerKeys.keyId)) throw new TrustError('NOT_OWNER', 'the device registered another owner key');
+    return { deviceId: payload.deviceId, deviceType: payload.deviceType, ownerKeyId: reply.ownerKeyId, pairedAt: reply.pairedAt, devicePublicKeys: this.devicePublicKeysValue };
+  }
+
+  getState(options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('get-state', {}, options);
+  }
+
+  /** Without `expectedVersion`, the version of the latest verified state is used (fetched first if none yet). */
+  async setPreferences(patch: unknown, options: RequestOptions = {}): Promise<AcceptedReply> {
+    const expectedVersion = options.expectedVersion ?? this.latestState?.version ?? (await this.getState()).version;
+    return this.request('set-preferences', { desired: patch }, { ...options, expectedVersion });
+  }
+
+  reset(options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('reset', {}, options);
+  }
+
+  eraseAll(options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('erase-all', {}, options);
+  }
+
+  eraseCategory(category: string, options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('erase-category', { category }, options);
+  }
+
+  /** Opens the export with the owner box key; `data` is the plaintext the device sealed. */
+  async exportData(options: RequestOptions = {}): Promise<{ reply: AcceptedReply; data: Uint8Array; receipt: Receipt | undefined }> {
+    const reply = await this.request('export', {}, options);
+    if (reply.export === undefined) throw new TrustError('MALFORMED', 'export reply carries no data');
+    const data = openSealed(reply.export, this.options.ownerKeys.boxSecretKey);
+    return { reply, data, receipt: reply.receipt === undefined ? undefined : this.verifyReceipt(reply.receipt) };
+  }
+
+  transfer(options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('transfer', {}, options);
+  }
+
+  async fetchAuditTrail(options: RequestOptions = {}): Promise<Uint8Array> {
+    const reply = await this.request('get-audit', {}, options);
+    if (reply.audit === undefined) throw new TrustError('MALFORMED', 'audit reply carries no trail');
+    return reply.audit;
+  }
+
+  /** Calls back with every verified state report (the retained one first). Returns an unsubscribe function. */
+  watchState(callback: (state: StateReport) => void): () => void {
+    this.stateWatchers.add(callback);
+    if (this.latestState !== undefined) callback(this.latestState);
+    return () => this.stateWatchers.delete(callback);
+  }
+
+  /** The retained manifest, signature verified; waits for it up to the timeout. */
+  async manifest(options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const keys = this.requireDeviceKeys();
+    const bytes = this.latestManifest ?? await this.waitFor<Uint8Array>(options.timeoutMs, 'manifest', (resolve) => {
+      this.manifestWaiters.push(resolve);
+      return () => { this.manifestWaiters = this.manifestWaiters.filter((w) => w !== resolve); };
+    });
+    return verifyManifest(bytes, keys.signPublicKey);
+  }
+
+  verifyReceipt(bytes: Uint8Array): Receipt {
+    return verifyReceiptBytes(bytes, this.requireDeviceKeys().signPublicKey);
+  }
+
+  async close(): Promise<void> {
+    for (const pending of this.pending.values()) pending.reject(new TrustError('CLOSED', 'companion closed'));
+    this.pending.clear();
+    if (this.ownsTransport) await this.transport.close();
+  }
+
+  /** Sign and publish one request; resolves with the verified accepted reply or throws the rejection code. */
+  async request(kind: RequestKind, fields: { desired?: unknown; category?: string }, options: RequestOptions = {}): Promise<AcceptedReply> {
+    this.requireDeviceKeys();
+    const clientToken = toHex(nacl.randomBytes(12));
+    const issuedAt = this.clock.now();
+    const bytes = signRequest({
+      deviceId: this.options.deviceId, clientToken, issuedAt, expiresAt: issuedAt + (this.options.requestLifetimeMs ?? 600_000), kind,
+      ...fields, ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
+    }, this.options.ownerKeys.signSecretKey);
+    return this.waitFor<AcceptedReply>(options.timeoutMs, `${kind} reply`, (resolve, reject) => {
+      this.pending.set(clientToken, { resolve, reject });
+      return () => this.pending.delete(clientToken);
+    }, () => this.transport.publish(topics.commandRequest(this.options.deviceId), bytes, { qos: 1 }));
+  }
+
+  private requireDeviceKeys(): { signPublicKey: Uint8Array; boxPublicKey: Uint8Array } {
+    if (this.devicePublicKeysValue === undefined) throw new TrustError('UNKNOWN_KEY', 'device public keys are unknown; pair first or pass devicePublicKeys');
+    return this.devicePublicKeysValue;
+  }
+
+  private waitFor<T>(
+    timeoutMs: number | undefined, what: string,
+    register: (resolve: (value: T) => void, reject: (error: TrustError) => void) => () => void,
+    send?: () => Promise<void>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let unregister = (): void => undefined;
+      const timer = this.scheduler.setTimeout(() => {
+        unregister();
+        reject(new TrustError('TRANSPORT', `no ${what} within ${timeoutMs ?? this.options.timeoutMs ?? 10_000} ms`));
+      }, timeoutMs ?? this.options.timeoutMs ?? 10_000);
+      const settle = <A>(fn: (a: A) => void) => (a: A): void => { this.scheduler.clearTimeout(timer); unregister(); fn(a); };
+      unregister = register(settle(resolve), settle(reject));
+      send?.().catch((error: unknown) => settle(reject)(error instanceof TrustError ? error : new TrustError('TRANSPORT', 'publish failed', { cause: error })));
+    });
+  }
+
+  private onMessage(message: TransportMessage): void {
+    try {
+      this.route(message);
+    } catch {
+      // Unverifiable or malformed: not from the device, or not for us. Ignored by design.
+    }
+  }
+
+  private route(message: TransportMessage): void {
+    const id = this.options.deviceId;
+    if (message.topic === topics.manifest(id)) {
+      this.latestManifest = message.payload;
+      for (const waiter of this.manifestWaiters.splice(0)) waiter(message.payload);
+      return;
+    }
+    const keys = this.devicePublicKeysValue;
+    if (message.topic === topics.pairReply(id) && keys !== undefined) {
+      const reply = verifyPairingReply(message.payload, keys.signPublicKey);
+      this.pairWaiters.get(toHex(reply.requestId))?.(message.payload);
+      return;
+    }
+    if (keys === undefined) return;
+    if (message.topic === topics.state(id)) return this.onState(verifyState(message.payload, keys.signPublicKey, id));
+    const reply = verifyReply(message.payload, keys.signPublicKey, id);
+    const pending = this.pending.get(reply.clientToken);
+    if (pending === undefined || !message.topic.endsWith(`/${reply.clientToken}/${reply.outcome}`)) return;
+    if (reply.outcome === 'accepted') pending.resolve(reply);
+    else pending.reject(rejectionError(reply));
+  }
+
+  private onState(state: StateReport): void {
+    if (this.latestState !== undefined && state.issuedAt < this.latestState.issuedAt) return; // an older report arriving late
+    this.latestState = state;
+    for (const watcher of this.stateWatchers) watcher(state);
+  }
+}
+
+function rejectionError(reply: RejectedReply): TrustError {
+  const version = reply.currentVersion === undefined ? '' : ` (current version ${reply.currentVersion})`;
+  return new TrustError(reply.code as TrustErrorCode, `${reply.reason}${version}`, { cause: reply });
+}
+
+export function createCompanion(options: CompanionOptions): Promise<Companion> {
+  return Companion.create(options);
+}

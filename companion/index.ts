@@ -1,0 +1,8 @@
+/** Companion library for app developers: pair with a device and talk to it over any Transport. */
+export { Companion, createCompanion, type CompanionOptions, type PairingResult, type RequestOptions } from './client.js';
+export { decodeOwnerKeyFile, encodeOwnerKeyFile, generateOwnerKeys, ownerKeysFrom, type KnownDevice, type OwnerKeyFile, type OwnerKeys } from './keys.js';
+export { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
+export { decodePairingPayload, type PairingPayload } from '../agent/owner/pairing.js';
+export { openSealed } from '../agent/owner/seal.js';
+export type { AcceptedReply, RejectedReply, StateReport, Receipt } from '../agent/owner/replies.js';
+export type { RequestKind } from '../agent/owner/requests.js';

@@ -1,0 +1,71 @@
+import nacl from 'tweetnacl';
+import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
+import { TrustError } from '../agent/errors.js';
+
+/** The owner's two key pairs: Ed25519 signs requests, X25519 receives sealed exports. */
+export interface OwnerKeys {
+  signPublicKey: Uint8Array;
+  signSecretKey: Uint8Array;
+  boxPublicKey: Uint8Array;
+  boxSecretKey: Uint8Array;
+  keyId: Uint8Array;
+}
+
+/** A device the owner has paired with (what the pairing payload told us). */
+export interface KnownDevice {
+  deviceType: string;
+  signPublicKey: Uint8Array;
+  boxPublicKey: Uint8Array;
+}
+
+export function generateOwnerKeys(): OwnerKeys {
+  const sign = nacl.sign.keyPair();
+  const box = nacl.box.keyPair();
+  return ownerKeysFrom(sign.secretKey, box.secretKey);
+}
+
+export function ownerKeysFrom(signSecretKey: Uint8Array, boxSecretKey: Uint8Array): OwnerKeys {
+  const sign = nacl.sign.keyPair.fromSecretKey(signSecretKey);
+  const box = nacl.box.keyPair.fromSecretKey(boxSecretKey);
+  return { signPublicKey: sign.publicKey, signSecretKey: sign.secretKey, boxPublicKey: box.publicKey, boxSecretKey: box.secretKey, keyId: keyId(sign.publicKey) };
+}
+
+/** The key file: JSON so people can see which devices it knows; secrets in hex. The CLI writes it with mode 0600. */
+export interface OwnerKeyFile {
+  keys: OwnerKeys;
+  devices: Record<string, KnownDevice>;
+}
+
+export function encodeOwnerKeyFile(file: OwnerKeyFile): string {
+  const devices: Record<string, unknown> = {};
+  for (const [id, device] of Object.entries(file.devices)) {
+    devices[id] = { deviceType: device.deviceType, signPublicKey: toHex(device.signPublicKey), boxPublicKey: toHex(device.boxPublicKey) };
+  }
+  return JSON.stringify({
+    v: 1, keyId: toHex(file.keys.keyId), signSecretKey: toHex(file.keys.signSecretKey), boxSecretKey: toHex(file.keys.boxSecretKey), devices,
+  }, null, 2) + '\n';
+}
+
+export function decodeOwnerKeyFile(text: string): OwnerKeyFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new TrustError('CORRUPT', 'key file is not JSON', { cause });
+  }
+  const record = raw as { v?: unknown; signSecretKey?: unknown; boxSecretKey?: unknown; devices?: unknown };
+  if (record === null || typeof record !== 'object' || record.v !== 1) throw new TrustError('CORRUPT', 'key file version is not 1');
+  const sign = fromHex(String(record.signSecretKey), 'signSecretKey');
+  const box = fromHex(String(record.boxSecretKey), 'boxSecretKey');
+  if (sign.length !== 64 || box.length !== 32) throw new TrustError('CORRUPT', 'key file holds keys of the wrong length');
+  const devices: Record<string, KnownDevice> = {};
+  const list = (record.devices ?? {}) as Record<string, { deviceType?: unknown; signPublicKey?: unknown; boxPublicKey?: unknown }>;
+  for (const [id, device] of Object.entries(list)) {
+    devices[id] = {
+      deviceType: String(device.deviceType ?? ''),
+      signPublicKey: fromHex(String(device.signPublicKey), 'signPublicKey'),
+      boxPublicKey: fromHex(String(device.boxPublicKey), 'boxPublicKey'),
+    };
+  }
+  return { keys: ownerKeysFrom(sign, box), devices };
+}
