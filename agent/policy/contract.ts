@@ -15,6 +15,8 @@ export interface GateOutput {
   /** false for 'local' (kept on the device, never transmitted). */
   transmit: boolean;
   essential: boolean;
+  /** Recipients the owner allows for this output (present when `transmit` is true). Added by the policy module. */
+  recipients?: string[];
 }
 
 /** A purge the store must carry out because a preference change no longer allows what it holds. */

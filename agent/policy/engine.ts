@@ -1,0 +1,250 @@
+import { TrustError } from '../errors.js';
+import type { ClockPort } from '../ports/clock.js';
+import type { LoggerPort } from '../ports/logger.js';
+import type { StoragePort } from '../ports/storage.js';
+import type { GateOutput, PurgeOrder } from './contract.js';
+import { CounterSet, type PolicyCounters } from './counters.js';
+import { Gate } from './gate.js';
+import { buildManifest, DEFAULT_PROTECTION } from './manifest.js';
+import type { Manifest, ManifestProtection } from './manifest-types.js';
+import { compilePlan, type CategoryPlan } from './plan.js';
+import { applyPreferencePatch, cloneState, initialState, resetState, type PreferenceState } from './preferences.js';
+import { loadPreferences, savePreferences } from './preferences-store.js';
+import { Pseudonymiser, loadOrCreatePseudonymSecret, rotatePseudonymSecret } from './pseudonym.js';
+import { purgesFor } from './purges.js';
+import { loadRegistry } from './registry.js';
+import type { Registry } from './registry-types.js';
+import { carryOver, acceptTerms } from './update.js';
+import { startupPurges, mergePurges } from './startup.js';
+
+export interface PolicyEngineOptions {
+  registry: Registry;
+  storage: StoragePort;
+  clock: ClockPort;
+  logger: LoggerPort;
+  /** Protection statements for the manifest; defaults describe this agent's envelope and store. */
+  protection?: ManifestProtection;
+}
+
+/** Result of every accepted change: the new preference version, what changed, and the purges the store must do. */
+export interface ChangeResult {
+  version: number;
+  changed: string[];
+  purges: PurgeOrder[];
+}
+
+export interface UpdateResult extends ChangeResult {
+  registryVersion: number;
+  /** Every category now waiting for the owner's consent. */
+  pending: string[];
+  widened: string[];
+  narrowed: string[];
+  removed: string[];
+}
+
+export interface StartupInfo {
+  /** No preferences were stored: defaults were written (first run). */
+  created: boolean;
+  /** The preference file was unreadable and was replaced by defaults (first-run gate closed again). */
+  recoveredCorrupt: boolean;
+  /** The registry differs from the one the stored preferences were made under (firmware update). */
+  update: UpdateResult | undefined;
+}
+
+export interface PolicyEngine {
+  readonly startup: StartupInfo;
+  /** The gate. `at` defaults to the clock. Throws TrustError('INVALID_READING'); returns [] when dropped or folded. */
+  collect(category: string, data: unknown, at?: number): GateOutput[];
+  flushWindows(now?: number): GateOutput[];
+  nextWindowClose(): number | undefined;
+  applyPatch(patch: unknown): Promise<ChangeResult>;
+  reset(options?: { forgetReview?: boolean }): Promise<ChangeResult>;
+  markManifestReviewed(): Promise<ChangeResult>;
+  acceptPending(categories: string[]): Promise<ChangeResult>;
+  updateRegistry(next: unknown): Promise<UpdateResult>;
+  currentVersion(): number;
+  registry(): Registry;
+  preferences(): PreferenceState;
+  pendingConsent(): string[];
+  manifest(): Manifest;
+  counters(): PolicyCounters;
+  /** New pseudonym secret: future tokens unlinkable to past ones (ownership transfer). */
+  rotatePseudonymSecret(): Promise<void>;
+}
+
+export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
+  const registry = loadRegistry(options.registry);
+  const { secret } = await loadOrCreatePseudonymSecret(options.storage);
+  const stored = await loadPreferences(options.storage);
+  const engine = new Engine(options, registry, new Pseudonymiser(secret));
+  await engine.start(stored);
+  return engine;
+}
+
+class Engine implements PolicyEngine {
+  startup: StartupInfo = { created: false, recoveredCorrupt: false, update: undefined };
+  private state: PreferenceState;
+  private readonly counterSet = new CounterSet();
+  private readonly gate = new Gate(this.counterSet);
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: PolicyEngineOptions, private current: Registry, private pseudonymiser: Pseudonymiser) {
+    this.state = initialState(current);
+  }
+
+  async start(stored: PreferenceState | undefined | 'corrupt'): Promise<void> {
+    if (stored === undefined || stored === 'corrupt') {
+      if (stored === 'corrupt') this.options.logger.error('policy preferences unreadable; privacy-protective defaults restored');
+      await savePreferences(this.options.storage, this.state);
+      this.startup = { created: stored === undefined, recoveredCorrupt: stored === 'corrupt', update: undefined };
+      this.gate.setPlans(this.compile(this.current, this.state), []);
+      return;
+    }
+    if (stored.deviceType !== this.current.deviceType) {
+      throw new TrustError('INVALID_CONFIG', 'stored preferences belong to another device type');
+    }
+    const diff = carryOver(stored, this.current);
+    const purges = mergePurges(startupPurges(stored, diff, this.current, (def, pref) => compilePlan(def, pref, stored.manifestReviewed, this.pseudonymiser)));
+    const changed = diff.widened.concat(diff.narrowed, diff.removed);
+    if (JSON.stringify(diff.state) !== JSON.stringify(stored)) {
+      diff.state.version = stored.version + 1;
+      await savePreferences(this.options.storage, diff.state);
+    }
+    this.state = diff.state;
+    this.gate.setPlans(this.compile(this.current, this.state), []);
+    if (stored.registryVersion !== this.current.version || changed.length > 0) {
+      this.startup.update = this.updateResult({ version: this.state.version, changed, purges }, diff);
+    }
+  }
+
+  collect(category: string, data: unknown, at?: number): GateOutput[] {
+    return this.gate.collect(category, data, at ?? this.options.clock.now());
+  }
+
+  flushWindows(now?: number): GateOutput[] {
+    return this.gate.flushWindows(now ?? this.options.clock.now());
+  }
+
+  nextWindowClose(): number | undefined {
+    return this.gate.nextWindowClose();
+  }
+
+  applyPatch(patch: unknown): Promise<ChangeResult> {
+    return this.serial(() => this.commit(applyPreferencePatch(this.state, this.current, patch), this.current));
+  }
+
+  reset(options: { forgetReview?: boolean } = {}): Promise<ChangeResult> {
+    return this.serial(() => this.commit(resetState(this.state, this.current, options.forgetReview === true), this.current));
+  }
+
+  markManifestReviewed(): Promise<ChangeResult> {
+    return this.applyPatch({ manifestReviewed: true });
+  }
+
+  acceptPending(categories: string[]): Promise<ChangeResult> {
+    return this.serial(() => {
+      if (!Array.isArray(categories) || categories.length > 64) throw new TrustError('INVALID_PREFERENCE', 'categories: must be an array of category names');
+      categories.forEach((name, i) => {
+        if (!this.state.categories[name]?.pending) throw new TrustError('INVALID_PREFERENCE', `categories[${i}]: not pending consent`);
+      });
+      return this.commit(acceptTerms(this.state, this.current, categories), this.current);
+    });
+  }
+
+  updateRegistry(next: unknown): Promise<UpdateResult> {
+    return this.serial(async () => {
+      const registry = loadRegistry(next);
+      if (registry.deviceType !== this.current.deviceType) throw new TrustError('INVALID_REGISTRY', 'deviceType: differs from the running registry');
+      if (registry.version <= this.current.version) throw new TrustError('INVALID_REGISTRY', 'version: must be greater than the running registry version');
+      const diff = carryOver(this.state, registry);
+      const result = await this.commit(diff.state, registry, diff.widened.concat(diff.narrowed, diff.removed));
+      this.options.logger.info('policy registry updated', { registryVersion: registry.version, pending: this.pendingConsent().length });
+      return this.updateResult(result, diff);
+    });
+  }
+
+  currentVersion(): number {
+    return this.state.version;
+  }
+
+  registry(): Registry {
+    return this.current;
+  }
+
+  preferences(): PreferenceState {
+    return cloneState(this.state);
+  }
+
+  pendingConsent(): string[] {
+    return Object.entries(this.state.categories).filter(([, p]) => p.pending).map(([name]) => name);
+  }
+
+  manifest(): Manifest {
+    return buildManifest(this.current, this.state, this.plans(), this.options.protection ?? DEFAULT_PROTECTION);
+  }
+
+  counters(): PolicyCounters {
+    return this.counterSet.snapshot();
+  }
+
+  rotatePseudonymSecret(): Promise<void> {
+    return this.serial(async () => {
+      this.pseudonymiser = new Pseudonymiser(await rotatePseudonymSecret(this.options.storage));
+      const names = this.current.categories.map((c) => c.name);
+      this.gate.setPlans(this.compile(this.current, this.state), names);
+    });
+  }
+
+  private plans(): Map<string, CategoryPlan> {
+    const plans = new Map<string, CategoryPlan>();
+    for (const def of this.current.categories) {
+      const plan = this.gate.plan(def.name);
+      if (plan !== undefined) plans.set(def.name, plan);
+    }
+    return plans;
+  }
+
+  private compile(registry: Registry, state: PreferenceState): Map<string, CategoryPlan> {
+    const plans = new Map<string, CategoryPlan>();
+    for (const def of registry.categories) {
+      const pref = state.categories[def.name];
+      if (pref !== undefined) plans.set(def.name, compilePlan(def, pref, state.manifestReviewed, this.pseudonymiser));
+    }
+    return plans;
+  }
+
+  /** Persist first, then swap: the next collect() after the returned promise resolves runs under the new state. */
+  private async commit(next: PreferenceState, registry: Registry, alsoChanged: string[] = []): Promise<ChangeResult> {
+    const before = this.plans();
+    const after = this.compile(registry, next);
+    const names = new Set([...before.keys(), ...after.keys()]);
+    const changed = [...names].filter((name) => alsoChanged.includes(name) || planKey(before.get(name)) !== planKey(after.get(name))
+      || JSON.stringify(this.state.categories[name]) !== JSON.stringify(next.categories[name]));
+    const reviewChanged = next.manifestReviewed !== this.state.manifestReviewed;
+    if (changed.length === 0 && !reviewChanged && registry === this.current) return { version: this.state.version, changed: [], purges: [] };
+    next.version = this.state.version + 1;
+    await savePreferences(this.options.storage, next);
+    const purges = mergePurges([...names].flatMap((name) => purgesFor(before.get(name), after.get(name), name)));
+    this.state = next;
+    this.current = registry;
+    this.gate.setPlans(after, changed);
+    this.options.logger.info('policy preferences changed', { version: next.version, changed: changed.length, purges: purges.length });
+    return { version: next.version, changed, purges };
+  }
+
+  private updateResult(result: ChangeResult, diff: { widened: string[]; narrowed: string[]; removed: string[] }): UpdateResult {
+    return { ...result, registryVersion: this.current.version, pending: this.pendingConsent(), widened: diff.widened, narrowed: diff.narrowed, removed: diff.removed };
+  }
+
+  private serial<T>(task: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** What of a plan matters to the gate; equal keys mean the gate behaves the same. */
+function planKey(plan: CategoryPlan | undefined): string {
+  if (plan === undefined) return '-';
+  return JSON.stringify([plan.effective, plan.offReason, plan.level?.name, plan.transmit, plan.recipients, plan.retentionMs, plan.outputFields]);
+}
