@@ -73,3 +73,26 @@ export const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
+
+import fc from 'fast-check';
+import type { CategoryDef, FieldDef } from '../agent/policy/index.js';
+
+/** Random valid value for a registry field (strings at least 6 characters, so a leak is detectable). */
+export function fieldArb(def: FieldDef): fc.Arbitrary<unknown> {
+  switch (def.type) {
+    case 'number':
+      return fc.double({ min: def.min ?? -1e6, max: def.max ?? 1e6, noNaN: true, noDefaultInfinity: true });
+    case 'boolean':
+      return fc.boolean();
+    case 'string':
+      return fc.string({ minLength: 6, maxLength: Math.min(def.maxLength, 24), unit: 'grapheme-ascii' }).map((s) => `u${s}`);
+    case 'enum':
+      return fc.constantFrom(...def.values);
+  }
+}
+
+export function readingArb(def: CategoryDef): fc.Arbitrary<Record<string, unknown>> {
+  const shape: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const [name, field] of Object.entries(def.fields)) shape[name] = fieldArb(field);
+  return fc.record(shape) as fc.Arbitrary<Record<string, unknown>>;
+}
