@@ -66,12 +66,12 @@ function createTransport(options: NodeMqttOptions, endpoint: CheckedEndpoint, tr
 
   // Unacknowledged publishes fail now, and mqtt.js must not resend them on reconnect: the agent retries
   // from its own durable queue, so a second copy here would only be an unbounded, volatile duplicate.
-  const failInFlight = (reason: string) => {
+  const failInFlight = (owner: MqttClient, reason: string) => {
     for (const entry of pending) entry.reject(new TrustError('TRANSPORT', reason));
     pending.clear();
-    const outgoing = (client as unknown as { outgoing?: Record<string, { cmd?: string }> } | undefined)?.outgoing ?? {};
+    const outgoing = (owner as unknown as { outgoing?: Record<string, { cmd?: string }> }).outgoing ?? {};
     for (const [id, entry] of Object.entries(outgoing)) {
-      if (entry.cmd === 'publish') client?.removeOutgoingMessage(Number(id));
+      if (entry.cmd === 'publish') owner.removeOutgoingMessage(Number(id));
     }
   };
 
@@ -138,12 +138,15 @@ function createTransport(options: NodeMqttOptions, endpoint: CheckedEndpoint, tr
     };
     const created = mqtt.connect(endpoint.url, mqttOptions);
     let wasConnected = false;
+    // Events of a client this transport has already replaced must not touch the current one.
     created.on('connect', (connack) => {
+      if (client !== created) return;
       wasConnected = true;
       onConnect(connack.sessionPresent);
     });
     created.on('close', () => {
-      failInFlight('link lost before the broker acknowledged');
+      if (client !== created) return;
+      failInFlight(created, 'link lost before the broker acknowledged');
       if (wasConnected) {
         wasConnected = false;
         logger.info('mqtt disconnected', { clientId });
@@ -151,7 +154,9 @@ function createTransport(options: NodeMqttOptions, endpoint: CheckedEndpoint, tr
       }
       scheduleReconnect();
     });
-    created.on('message', (topic, payload, packet) => onIncoming(topic, payload, packet.retain));
+    created.on('message', (topic, payload, packet) => {
+      if (client === created) onIncoming(topic, payload, packet.retain);
+    });
     created.on('error', (error) => logger.debug('mqtt error', { clientId, reason: describeConnectError(error) }));
     return created;
   };
@@ -237,7 +242,7 @@ function createTransport(options: NodeMqttOptions, endpoint: CheckedEndpoint, tr
     reconnectTimer = undefined;
     const current = client;
     if (current === undefined) return;
-    failInFlight('transport closed');
+    failInFlight(current, 'transport closed');
     const polite = !force && current.connected;
     await endWithin(current, polite, 2_000);
     if (client === current) client = undefined;
