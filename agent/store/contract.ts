@@ -16,3 +16,56 @@ export interface PurgeReport {
   removed: number;
   reason: PurgeOrder['reason'] | 'expired' | 'overflow';
 }
+
+/** When an accepted reading is on disk. Both modes make `append` resolve only after the data is durable. */
+export interface DurabilityOptions {
+  /** 'each': every call syncs its own files. 'group': concurrent calls share one sync (group commit). */
+  mode: 'each' | 'group';
+  /** Group mode: wait this long (scheduler time) before syncing, to gather more writers. Default 0. */
+  groupCommitMs?: number;
+}
+
+export interface StoreLimits {
+  /** Bytes of segment data kept on disk. Default 64 MiB. */
+  maxBytes?: number;
+  /** Records kept. Default 1,000,000. */
+  maxRecords?: number;
+}
+
+export interface StoreStats {
+  /** Records physically present (individually expired ones may linger until their epoch ends). */
+  records: number;
+  /** Records waiting for transmission: transmit, unacknowledged, unexpired. */
+  queued: number;
+  /** Bytes of segment data on disk. */
+  bytes: number;
+  dropped: { overflow: number; expired: number; purged: number; expiredUnsent: number };
+  lastSweepAt: number | undefined;
+  epochsLive: number;
+  /** Segments (or key files) moved to quarantine since this store was opened. */
+  quarantined: number;
+  /** Wall-clock readings ignored by the clock guard since open. */
+  clockRejected: number;
+}
+
+export interface Store {
+  /** Seal and persist; resolves when durable. Returns the stored records (outputs already expired are dropped and counted). */
+  append(outputs: readonly GateOutput[]): Promise<StoredRecord[]>;
+  /** Oldest-first queued records (transmit, unacknowledged, unexpired). Sweeps first. */
+  nextBatch(limit: number): Promise<StoredRecord[]>;
+  /** The broker acknowledged these: they leave the queue (and stay stored until expiry). Durable when resolved. */
+  acknowledge(ids: readonly RecordId[]): Promise<void>;
+  /** Remove expired epochs: keys first, segments after. */
+  sweep(): Promise<PurgeReport[]>;
+  purge(order: PurgeOrder): Promise<PurgeReport>;
+  eraseAll(): Promise<PurgeReport[]>;
+  /** Every stored, unexpired record in plain form (the agent seals the export to the owner). */
+  exportRecords(): Promise<StoredRecord[]>;
+  query(category?: string): Promise<StoredRecord[]>;
+  stats(): StoreStats;
+  /** The guarded time retention is judged by (see docs/storage.md). */
+  trustedNow(): number;
+  /** Re-anchor the clock guard on an authenticated wall time (e.g. a verified owner command's issuedAt). */
+  trustTime(wallMs: number): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+import { TrustError } from '../errors.js';
+import type { StoreContext } from './context.js';
+import type { StoredRecord } from './contract.js';
+import type { GateOutput } from '../policy/contract.js';
+import { categoryTag, newDataKey, saveKeyFile } from './sealed-files.js';
+import { epochKeyOf, type EpochState } from './store-index.js';
+import { writeRecords, type PendingRecord } from './writer.js';
+
+/**
+ * The write half of `append` (runs under the store mutex): validate everything first (bad input changes
+ * nothing), drop what is already expired, make new epoch keys durable BEFORE any record sealed under them,
+ * then write the frames. The caller commits the touched files before resolving.
+ */
+export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOutput[]): Promise<{ stored: StoredRecord[]; touched: string[] }> {
+  if (!Array.isArray(outputs)) throw new TrustError('INVALID_ARGUMENT', 'outputs must be an array');
+  outputs.forEach(checkOutput);
+  const now = ctx.clock.now();
+  const fresh: EpochState[] = [];
+  const pending: PendingRecord[] = [];
+  const stored: StoredRecord[] = [];
+  for (const output of outputs) {
+    if (output.expiresAt <= now) {
+      ctx.counters.expired++;
+      if (output.transmit) ctx.counters.expiredUnsent++;
+      continue;
+    }
+    const epoch = epochFor(ctx, output.category, Math.ceil(output.expiresAt / ctx.epochMs), fresh);
+    const id = { session: ctx.sessionId, seq: ctx.nextSeq++ };
+    const body = {
+      ord: ctx.nextOrd++, session: id.session, seq: id.seq, category: output.category, at: output.at,
+      expiresAt: output.expiresAt, transmit: output.transmit, essential: output.essential, data: output.data,
+    };
+    pending.push({ body, epoch, acked: false });
+    stored.push({ id, category: body.category, at: body.at, data: body.data, expiresAt: body.expiresAt, transmit: body.transmit, essential: body.essential });
+  }
+  if (fresh.length > 0) {
+    for (const epoch of fresh) ctx.index.epochs.set(epochKeyOf(epoch.category, epoch.epoch), epoch);
+    try {
+      await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+    } catch (cause) {
+      for (const epoch of fresh) ctx.index.epochs.delete(epochKeyOf(epoch.category, epoch.epoch));
+      throw new TrustError('STORAGE', 'key file write failed', { cause });
+    }
+  }
+  const touched = await writeRecords(ctx, pending);
+  return { stored, touched };
+}
+
+function epochFor(ctx: StoreContext, category: string, epoch: number, fresh: EpochState[]): EpochState {
+  const existing = ctx.index.epochs.get(epochKeyOf(category, epoch)) ?? fresh.find((e) => e.category === category && e.epoch === epoch);
+  if (existing !== undefined) return existing;
+  const state: EpochState = { category, epoch, gen: ctx.nextGen++, key: newDataKey(), tag: categoryTag(ctx.secrets, category), parts: [] };
+  fresh.push(state);
+  return state;
+}
+
+function checkOutput(output: GateOutput, index: number): void {
+  const where = `outputs[${index}]`;
+  if (output === null || typeof output !== 'object') throw new TrustError('INVALID_ARGUMENT', `${where} must be an object`);
+  if (typeof output.category !== 'string' || output.category.length === 0 || output.category.length > 128) {
+    throw new TrustError('INVALID_ARGUMENT', `${where}.category must be a non-empty string`);
+  }
+  if (!Number.isFinite(output.at) || !Number.isFinite(output.expiresAt)) {
+    throw new TrustError('INVALID_ARGUMENT', `${where}.at and expiresAt must be finite numbers`);
+  }
+  if (typeof output.transmit !== 'boolean' || typeof output.essential !== 'boolean') {
+    throw new TrustError('INVALID_ARGUMENT', `${where}.transmit and essential must be booleans`);
+  }
+  if (output.data === null || typeof output.data !== 'object' || Array.isArray(output.data)) {
+    throw new TrustError('INVALID_ARGUMENT', `${where}.data must be a plain object`);
+  }
+}

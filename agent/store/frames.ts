@@ -1,0 +1,109 @@
+import nacl from 'tweetnacl';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { TrustError } from '../errors.js';
+import { concatBytes, crc32, readU32, writeU32 } from './crc32.js';
+
+/**
+ * Segment framing: `[u32 length][u32 crc32(sealed)][sealed]`, sealed = nonce(24) || secretbox(CBOR body).
+ * The CRC finds torn and flipped bytes before any decryption is tried; the box proves the body is ours.
+ */
+export const FRAME_HEADER = 8;
+const MIN_SEALED = nacl.secretbox.nonceLength + nacl.secretbox.overheadLength;
+export const MAX_SEALED = 1024 * 1024;
+const BODY_LIMITS = { maxBytes: MAX_SEALED, maxDepth: 8 };
+
+/** What is inside a sealed frame (short keys: every record pays for them). */
+export interface RecordBody {
+  ord: number;
+  session: string;
+  seq: number;
+  category: string;
+  at: number;
+  expiresAt: number;
+  transmit: boolean;
+  essential: boolean;
+  data: Record<string, unknown>;
+}
+
+export function sealFrame(body: RecordBody, key: Uint8Array): Uint8Array {
+  const plain = encodeCbor({
+    o: body.ord, s: body.session, q: body.seq, c: body.category, a: body.at, x: body.expiresAt,
+    t: body.transmit, e: body.essential, d: body.data,
+  });
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const sealed = concatBytes([nonce, nacl.secretbox(plain, nonce, key)]);
+  if (sealed.length > MAX_SEALED) throw new TrustError('OVERSIZED', `record of ${sealed.length} bytes exceeds ${MAX_SEALED}`);
+  const header = new Uint8Array(FRAME_HEADER);
+  writeU32(header, 0, sealed.length);
+  writeU32(header, 4, crc32(sealed));
+  return concatBytes([header, sealed]);
+}
+
+export interface FrameSpan {
+  offset: number;
+  length: number;
+}
+
+export interface SegmentScan {
+  frames: FrameSpan[];
+  /** Bytes that hold whole, checksummed frames. */
+  goodLength: number;
+  /** 'torn': only the tail is bad (a write cut short): cut it. 'corrupt': bad bytes with data after them. */
+  status: 'ok' | 'torn' | 'corrupt';
+}
+
+export function scanSegment(bytes: Uint8Array): SegmentScan {
+  const frames: FrameSpan[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const verdict = checkFrameAt(bytes, pos);
+    if (verdict !== 'ok') return { frames, goodLength: pos, status: verdict };
+    const length = FRAME_HEADER + readU32(bytes, pos);
+    frames.push({ offset: pos, length });
+    pos += length;
+  }
+  return { frames, goodLength: pos, status: 'ok' };
+}
+
+function checkFrameAt(bytes: Uint8Array, pos: number): 'ok' | 'torn' | 'corrupt' {
+  const remaining = bytes.length - pos;
+  if (remaining < FRAME_HEADER) return 'torn';
+  const length = readU32(bytes, pos);
+  if (length < MIN_SEALED || length > MAX_SEALED) return allZero(bytes, pos) ? 'torn' : 'corrupt';
+  const end = pos + FRAME_HEADER + length;
+  if (end > bytes.length) return 'torn';
+  if (crc32(bytes, pos + FRAME_HEADER, end) === readU32(bytes, pos + 4)) return 'ok';
+  // A bad last frame is a write the crash cut short; bad bytes with more data after them are damage.
+  return end === bytes.length ? 'torn' : 'corrupt';
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** Undefined when the frame does not open under `key` or its body is not a record. */
+export function openFrame(bytes: Uint8Array, span: FrameSpan, key: Uint8Array): RecordBody | undefined {
+  const sealed = bytes.subarray(span.offset + FRAME_HEADER, span.offset + span.length);
+  const nonce = sealed.subarray(0, nacl.secretbox.nonceLength);
+  const plain = nacl.secretbox.open(sealed.subarray(nacl.secretbox.nonceLength), nonce, key);
+  if (plain === null) return undefined;
+  try {
+    return toBody(decodeCbor(plain, BODY_LIMITS));
+  } catch {
+    return undefined;
+  }
+}
+
+function toBody(value: unknown): RecordBody | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const { o, s, q, c, a, x, t, e, d } = v;
+  if (!Number.isSafeInteger(o) || !Number.isSafeInteger(q) || typeof s !== 'string' || typeof c !== 'string') return undefined;
+  if (typeof a !== 'number' || typeof x !== 'number' || typeof t !== 'boolean' || typeof e !== 'boolean') return undefined;
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+  return {
+    ord: o as number, session: s, seq: q as number, category: c, at: a, expiresAt: x,
+    transmit: t, essential: e, data: d as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,106 @@
+import { TrustError, isTrustError } from '../errors.js';
+import { segmentName, type StoreContext } from './context.js';
+import { sealFrame, type RecordBody } from './frames.js';
+import type { Entry, EpochState, Part } from './store-index.js';
+
+export interface PendingRecord {
+  body: RecordBody;
+  epoch: EpochState;
+  acked: boolean;
+}
+
+interface PartBatch {
+  part: Part;
+  isNew: boolean;
+  chunks: Uint8Array[];
+  length: number;
+  entries: Entry[];
+}
+
+/**
+ * Seal records into the current part of their epoch (a new part once it reaches `segmentBytes`), one append
+ * per part. Entries join the index only after their bytes were handed to storage. Returns the touched names,
+ * which the caller must commit before telling anyone the records are stored.
+ */
+export type Admit = (entries: readonly Entry[], bytes: number) => void;
+
+export async function writeRecords(ctx: StoreContext, records: readonly PendingRecord[], admit?: Admit): Promise<string[]> {
+  const admitEntries: Admit = admit ?? ((entries, bytes) => {
+    ctx.index.bytes += bytes;
+    for (const entry of entries) ctx.index.addEntry(entry);
+  });
+  const batches = new Map<Part, PartBatch>();
+  for (const record of records) {
+    const batch = batchFor(ctx, record.epoch, batches);
+    const frame = sealFrame(record.body, record.epoch.key);
+    const b = record.body;
+    batch.entries.push({
+      ord: b.ord, session: b.session, seq: b.seq, category: b.category, at: b.at, expiresAt: b.expiresAt,
+      transmit: b.transmit, essential: b.essential, acked: record.acked, dead: false,
+      part: batch.part, offset: batch.part.bytes + batch.length, length: frame.length,
+    });
+    batch.chunks.push(frame);
+    batch.length += frame.length;
+  }
+  const touched: string[] = [];
+  for (const batch of batches.values()) {
+    await appendBatch(ctx, batch, admitEntries);
+    touched.push(batch.part.name);
+  }
+  return touched;
+}
+
+function batchFor(ctx: StoreContext, epoch: EpochState, batches: Map<Part, PartBatch>): PartBatch {
+  const last = epoch.parts[epoch.parts.length - 1];
+  if (last !== undefined && !last.gone) {
+    const pending = batches.get(last);
+    const size = last.bytes + (pending?.length ?? 0);
+    if (size < ctx.segmentBytes) {
+      if (pending !== undefined) return pending;
+      const batch: PartBatch = { part: last, isNew: false, chunks: [], length: 0, entries: [] };
+      batches.set(last, batch);
+      return batch;
+    }
+  }
+  const number = last === undefined ? 0 : last.number + 1;
+  const part: Part = {
+    name: segmentName(ctx.names, epoch.tag, epoch.epoch, epoch.gen, number),
+    number, epoch, bytes: 0, entries: [], hasEssential: false, gone: false,
+  };
+  epoch.parts.push(part);
+  const batch: PartBatch = { part, isNew: true, chunks: [], length: 0, entries: [] };
+  batches.set(part, batch);
+  return batch;
+}
+
+async function appendBatch(ctx: StoreContext, batch: PartBatch, admit: Admit): Promise<void> {
+  const data = new Uint8Array(batch.length);
+  let at = 0;
+  for (const chunk of batch.chunks) {
+    data.set(chunk, at);
+    at += chunk.length;
+  }
+  try {
+    await ctx.storage.append(batch.part.name, data);
+  } catch (cause) {
+    await undoPartial(ctx, batch);
+    if (isTrustError(cause, 'STORE_FULL')) throw cause;
+    const full = (cause as { code?: unknown } | null)?.code === 'ENOSPC';
+    throw new TrustError(full ? 'STORE_FULL' : 'STORAGE', full ? 'storage is full' : 'segment append failed', { cause });
+  }
+  batch.part.bytes += batch.length;
+  admit(batch.entries, batch.length);
+}
+
+/** A failed append may have left part of a frame behind; cut it so later frames do not follow garbage. */
+async function undoPartial(ctx: StoreContext, batch: PartBatch): Promise<void> {
+  try {
+    if (batch.isNew) {
+      await ctx.storage.remove(batch.part.name);
+      const parts = batch.part.epoch.parts;
+      parts.splice(parts.indexOf(batch.part), 1);
+    } else await ctx.storage.truncate(batch.part.name, batch.part.bytes);
+  } catch {
+    ctx.logger.error('store: could not undo a failed append; the next open will cut the torn tail');
+  }
+}
