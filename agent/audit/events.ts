@@ -28,12 +28,14 @@ export type AuditDetailValue = string | number | boolean;
 export type AuditDetails = Record<string, AuditDetailValue>;
 
 /** The kind of a detail value. Strings are only ever identifiers, never prose. */
-type DetailKind = 'token' | 'setting' | 'keyId' | 'hash' | 'count' | 'bool' | 'time' | 'id';
+type DetailKind = 'token' | 'setting' | 'keyId' | 'hash' | 'count' | 'bool' | 'time' | 'id' | 'code';
 
 const TOKEN = /^[a-z0-9][a-z0-9_.:-]{0,47}$/;
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const KEY_ID = /^[0-9a-f]{16}$/;
 const HASH = /^[0-9a-f]{16,128}$/;
+/** An error code of agent/errors.ts (e.g. BAD_SIGNATURE). */
+const CODE = /^[A-Z][A-Z_]{1,31}$/;
 const SETTINGS = new Set(['off', 'local', 'minimised', 'full']);
 
 /** Keys any event may carry. */
@@ -43,6 +45,8 @@ const COMMON: Record<string, DetailKind> = {
   requestId: 'id',
   count: 'count',
   ok: 'bool',
+  code: 'code',
+  source: 'token',
 };
 
 const ALLOWED: Record<AuditEventType, Record<string, DetailKind>> = {
@@ -101,6 +105,8 @@ function fitsKind(kind: DetailKind, value: unknown): boolean {
       return typeof value === 'string' && TOKEN.test(value);
     case 'id':
       return typeof value === 'string' && ID.test(value);
+    case 'code':
+      return typeof value === 'string' && CODE.test(value);
     case 'setting':
       return typeof value === 'string' && SETTINGS.has(value);
     case 'keyId':

@@ -1,0 +1,68 @@
+import { toHex } from '../crypto/keys.js';
+import type { AssessmentAudit, ComplianceReport, ComplianceStatus } from './assess-types.js';
+import type { AuditTrail } from './trail.js';
+import { verifyTrail } from './verify.js';
+
+/** Machine form: stable key order, two-space indent. */
+export function complianceToJson(report: ComplianceReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+const MARK: Record<ComplianceStatus, string> = { met: 'met', 'not-met': '**NOT MET**', 'not-applicable': 'n/a' };
+
+/** Markdown cells must not break the table: pipes and newlines are escaped. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** People's form: summary, security state, then one table row per requirement with its evidence. */
+export function complianceToMarkdown(report: ComplianceReport): string {
+  const lines = [
+    `# Privacy and security self-assessment: ${cell(report.device.id)}`,
+    '',
+    `Device type: ${cell(report.device.type)}${report.device.agentVersion === undefined ? '' : `, agent ${cell(report.device.agentVersion)}`}. Generated ${new Date(report.generatedAt).toISOString()}.`,
+    '',
+    `**${report.summary.met} met, ${report.summary.notMet} not met, ${report.summary.notApplicable} not applicable** (requirements R1 to R14).`,
+    '',
+    report.security.secure
+      ? 'Security state: **secure** (TLS on, keys present, owner paired, no insecure flags).'
+      : `Security state: **DEGRADED**: ${report.security.reasons.map(cell).join('; ')}.`,
+    '',
+    '| Req | Requirement | Status | Evidence |',
+    '|---|---|---|---|',
+  ];
+  for (const row of report.rows) {
+    const evidence = [...(row.note === undefined ? [] : [`*${cell(row.note)}*`]), ...row.evidence.map(cell)].join('<br>');
+    lines.push(`| ${row.id} | ${cell(row.title)} | ${MARK[row.status]} | ${evidence} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The audit part of an AssessmentInput, read from the live trail. With `verifyWith` it checks the exported trail
+ * against the device key (one signature check per checkpoint: about 0.2 s each in QuickJS, so the agent may skip
+ * it there and rely on the chain); without it, the in-memory chain is trusted as opened.
+ */
+export function summarizeTrail(trail: AuditTrail, options: { maxEntries: number; maxAgeMs?: number; verifyWith?: Uint8Array }): AssessmentAudit {
+  const entries = trail.entries();
+  const latest: AssessmentAudit['latest'] = {};
+  const counts: AssessmentAudit['counts'] = {};
+  for (const e of entries) {
+    latest[e.type] = { index: e.index, hash: toHex(e.hash), at: e.at };
+    counts[e.type] = (counts[e.type] ?? 0) + 1;
+  }
+  const head = trail.head();
+  const result = options.verifyWith === undefined ? undefined : verifyTrail(trail.exportTrail(), options.verifyWith);
+  const brk = result?.firstBreak;
+  return {
+    entries: entries.length,
+    checkpoints: trail.checkpoints().length,
+    ...(head === undefined ? {} : { head: { index: head.index, hash: toHex(head.hash), at: head.at, signed: head.signed || result !== undefined } }),
+    verified: result === undefined ? true : result.ok,
+    ...(brk === undefined ? {} : { firstBreak: `${brk.kind} at entry ${brk.index}: ${brk.detail}` }),
+    maxEntries: options.maxEntries,
+    ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+    latest,
+    counts,
+  };
+}
