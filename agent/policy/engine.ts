@@ -106,13 +106,14 @@ class Engine implements PolicyEngine {
     const diff = carryOver(stored, this.current);
     const purges = mergePurges(startupPurges(stored, diff, this.current, (def, pref) => compilePlan(def, pref, stored.manifestReviewed, this.pseudonymiser)));
     const changed = diff.widened.concat(diff.narrowed, diff.removed);
-    if (JSON.stringify(diff.state) !== JSON.stringify(stored)) {
+    const stateChanged = JSON.stringify(diff.state) !== JSON.stringify(stored);
+    if (stateChanged) {
       diff.state.version = stored.version + 1;
       await savePreferences(this.options.storage, diff.state);
     }
     this.state = diff.state;
     this.gate.setPlans(this.compile(this.current, this.state), []);
-    if (stored.registryVersion !== this.current.version || changed.length > 0) {
+    if (stored.registryVersion !== this.current.version || stateChanged) {
       this.startup.update = this.updateResult({ version: this.state.version, changed, purges }, diff);
     }
   }

@@ -18,7 +18,8 @@ export function startupPurges(stored: PreferenceState, diff: RegistryDiff, regis
     const oldPref = stored.categories[def.name];
     const newPref = diff.state.categories[def.name];
     if (oldPref === undefined || newPref === undefined) continue;
-    const before = compile(def, oldPref);
+    // The old side, seen through the terms it ran under (the old field list, recipients, retention).
+    const before = compile(def, { ...oldPref, pending: true });
     const after = compile(def, newPref);
     if (before.effective === 'off') continue;
     orders.push(...purgesFor(before, after, def.name));
