@@ -158,7 +158,7 @@ describe('verifyTrail: tampering is caught and named', () => {
         const result = verify(bytes);
         return !result.ok && result.firstBreak !== undefined;
       }),
-      { numRuns: 600 },
+      { numRuns: 300 },
     );
   });
 });

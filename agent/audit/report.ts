@@ -1,5 +1,6 @@
 import { toHex } from '../crypto/keys.js';
-import type { AssessmentAudit, ComplianceReport, ComplianceStatus } from './assess-types.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import type { AssessmentAudit, AssessmentCategory, ComplianceReport, ComplianceStatus } from './assess-types.js';
 import type { AuditTrail } from './trail.js';
 import { verifyTrail } from './verify.js';
 
@@ -65,4 +66,22 @@ export function summarizeTrail(trail: AuditTrail, options: { maxEntries: number;
     latest,
     counts,
   };
+}
+
+/** The policy categories of an AssessmentInput, read off the live manifest (which the gate's plans generate). */
+export function assessmentCategories(manifest: Manifest): AssessmentCategory[] {
+  return manifest.categories.map((c) => ({
+    name: c.name,
+    sensitivity: [...c.sensitivity],
+    essential: c.essential,
+    safety: c.safety,
+    setting: c.setting,
+    effectiveSetting: c.effectiveSetting,
+    defaultSetting: c.defaultSetting,
+    retentionMs: c.retentionMs,
+    retentionMaxMs: c.retentionMaxMs,
+    transmitted: c.sentTo.length > 0,
+    ...(c.level === undefined ? {} : { level: c.level }),
+    pendingConsent: c.pendingConsent,
+  }));
 }
