@@ -49,6 +49,8 @@ export class StoreIndex {
   /** Transmit entries in ord order; the head moves past entries that left the queue. */
   private queue: Entry[] = [];
   private queueHead = 0;
+  /** Appends touching several parts admit entries part by part; the queue is re-sorted lazily. */
+  private queueUnsorted = false;
   records = 0;
   bytes = 0;
   queuedCount = 0;
@@ -63,6 +65,8 @@ export class StoreIndex {
     this.records++;
     if (entry.acked) this.ackedLive++;
     if (entry.transmit) {
+      const last = this.queue[this.queue.length - 1];
+      if (last !== undefined && last.ord > entry.ord) this.queueUnsorted = true;
       this.queue.push(entry);
       if (!entry.acked) this.queuedCount++;
     }
@@ -70,7 +74,9 @@ export class StoreIndex {
 
   /** After open: entries arrive segment by segment; the queue must be in ord order. */
   sortQueue(): void {
-    this.queue.sort((a, b) => a.ord - b.ord);
+    this.queue = this.queue.slice(this.queueHead).sort((a, b) => a.ord - b.ord);
+    this.queueHead = 0;
+    this.queueUnsorted = false;
   }
 
   find(id: RecordId): Entry | undefined {
@@ -107,6 +113,7 @@ export class StoreIndex {
 
   /** Oldest-first queued entries, skipping those expired at `now`. */
   queued(limit: number, now: number): Entry[] {
+    if (this.queueUnsorted) this.sortQueue();
     this.trimQueueHead();
     const out: Entry[] = [];
     for (let i = this.queueHead; i < this.queue.length && out.length < limit; i++) {
@@ -152,6 +159,7 @@ export class StoreIndex {
     this.bySession.clear();
     this.queue = [];
     this.queueHead = 0;
+    this.queueUnsorted = false;
     this.records = 0;
     this.bytes = 0;
     this.queuedCount = 0;

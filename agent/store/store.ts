@@ -132,7 +132,7 @@ class DurableStore implements Store {
     if (wrote) await this.ctx.commit.commit([this.ctx.names.ackFile]);
   }
 
-  sweep(): Promise<PurgeReport[]> {
+  async sweep(): Promise<PurgeReport[]> {
     this.open();
     return this.mutex.run(async () => {
       const now = this.ctx.clock.now();
@@ -145,7 +145,7 @@ class DurableStore implements Store {
     });
   }
 
-  purge(order: PurgeOrder): Promise<PurgeReport> {
+  async purge(order: PurgeOrder): Promise<PurgeReport> {
     this.open();
     checkOrder(order);
     return this.mutex.run(async () => {
@@ -166,7 +166,7 @@ class DurableStore implements Store {
     });
   }
 
-  eraseAll(): Promise<PurgeReport[]> {
+  async eraseAll(): Promise<PurgeReport[]> {
     this.open();
     return this.mutex.run(async () => {
       const reports = await shredEpochs(this.ctx, [...this.ctx.index.epochs.values()], 'erase');
@@ -183,11 +183,11 @@ class DurableStore implements Store {
     });
   }
 
-  exportRecords(): Promise<StoredRecord[]> {
+  async exportRecords(): Promise<StoredRecord[]> {
     return this.query();
   }
 
-  query(category?: string): Promise<StoredRecord[]> {
+  async query(category?: string): Promise<StoredRecord[]> {
     this.open();
     return this.mutex.run(() => {
       const now = this.ctx.clock.now();
@@ -227,9 +227,9 @@ class DurableStore implements Store {
     const arm = (): void => {
       timer.handle = scheduler.setTimeout(() => {
         if (this.closed) return;
-        this.sweep().then(arm, (cause: unknown) => {
+        arm(); // re-arm first: a slow sweep must not stretch the schedule
+        this.sweep().catch((cause: unknown) => {
           this.ctx.logger.error('store: scheduled sweep failed', { code: (cause as { code?: string }).code });
-          arm();
         });
       }, everyMs);
     };
@@ -237,6 +237,7 @@ class DurableStore implements Store {
   }
 
   private async persistHighWater(force: boolean): Promise<void> {
+    this.ctx.clock.now(); // reading the clock is what moves the mark
     const highWater = this.ctx.clock.highWaterMark;
     if (!force && highWater - this.persistedHighWater < HIGH_WATER_PERSIST_MS) return;
     await saveHighWater(this.ctx.storage, this.ctx.names.timeFile, this.ctx.secrets, highWater);

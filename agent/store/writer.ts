@@ -43,9 +43,18 @@ export async function writeRecords(ctx: StoreContext, records: readonly PendingR
     batch.length += frame.length;
   }
   const touched: string[] = [];
-  for (const batch of batches.values()) {
-    await appendBatch(ctx, batch, admitEntries);
-    touched.push(batch.part.name);
+  const written: Entry[] = [];
+  let bytes = 0;
+  try {
+    for (const batch of batches.values()) {
+      await appendBatch(ctx, batch);
+      touched.push(batch.part.name);
+      written.push(...batch.entries);
+      bytes += batch.length;
+    }
+  } finally {
+    // Admit in ord order (batches go part by part) so the queue stays sorted without re-sorting.
+    admitEntries(written.sort((a, b) => a.ord - b.ord), bytes);
   }
   return touched;
 }
@@ -73,7 +82,7 @@ function batchFor(ctx: StoreContext, epoch: EpochState, batches: Map<Part, PartB
   return batch;
 }
 
-async function appendBatch(ctx: StoreContext, batch: PartBatch, admit: Admit): Promise<void> {
+async function appendBatch(ctx: StoreContext, batch: PartBatch): Promise<void> {
   const data = new Uint8Array(batch.length);
   let at = 0;
   for (const chunk of batch.chunks) {
@@ -89,7 +98,6 @@ async function appendBatch(ctx: StoreContext, batch: PartBatch, admit: Admit): P
     throw new TrustError(full ? 'STORE_FULL' : 'STORAGE', full ? 'storage is full' : 'segment append failed', { cause });
   }
   batch.part.bytes += batch.length;
-  admit(batch.entries, batch.length);
 }
 
 /** A failed append may have left part of a frame behind; cut it so later frames do not follow garbage. */
