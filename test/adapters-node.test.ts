@@ -6,6 +6,10 @@ import { nodeScheduler } from '../agent/adapters/node/scheduler.js';
 import { backoffDelay, checkEndpoint, describeConnectError } from '../agent/adapters/node/mqtt-config.js';
 import { isTrustError } from '../agent/errors.js';
 import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodePorts } from '../agent/adapters/node/index.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -114,5 +118,23 @@ describe('broker endpoint checks', () => {
       'broker certificate rejected (SELF_SIGNED_CERT_IN_CHAIN)',
     );
     expect(describeConnectError(Object.assign(new Error('x'), { code: 5 }))).toBe('broker refused the connection (return code 5)');
+  });
+});
+
+describe('nodePorts', () => {
+  it('assembles working host ports and refuses a plaintext broker without the opt-in', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ta-ports-'));
+    try {
+      expect(codeOf(() => nodePorts({ dataDir, broker: { url: 'mqtt://127.0.0.1:1883' } }))).toBe('INSECURE_TRANSPORT');
+      const ports = nodePorts({ dataDir, broker: { url: 'mqtts://127.0.0.1:8883' }, logLevel: 'error' });
+      expect(ports.random.bytes(16)).toHaveLength(16);
+      expect(ports.clock.now()).toBeGreaterThan(1_600_000_000_000);
+      await ports.storage.writeAtomic('probe.bin', new Uint8Array([7]));
+      expect(await ports.storage.read('probe.bin')).toEqual(new Uint8Array([7]));
+      const transport = ports.transport({ clientId: 'ports-probe' });
+      expect(transport.connected).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

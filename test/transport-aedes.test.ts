@@ -1,3 +1,7 @@
+import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../agent/adapters/memory/logger.js';
 import { nodeMqttTransport } from '../agent/adapters/node/mqtt.js';
@@ -9,6 +13,59 @@ import type { EmbeddedBroker } from '../simulator/broker.js';
 import { bytes, collect, connectionLog, eventually, expectPlainBytes, text } from './helpers/transport-cases.js';
 
 const fastReconnect = { initialDelayMs: 20, maxDelayMs: 200 };
+
+// Run in a child process: it must exit by itself, which proves no socket, server or timer was left behind.
+const LIFECYCLE_SCRIPT = `
+import { startEmbeddedBroker } from './simulator/broker.ts';
+import { nodeMqttTransport } from './agent/adapters/node/mqtt.ts';
+import { memoryLogger } from './agent/adapters/memory/logger.ts';
+const broker = await startEmbeddedBroker();
+const transport = nodeMqttTransport({ url: broker.url, ca: broker.caPem, logger: memoryLogger(), reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })({ clientId: 'lifecycle' });
+const events = [];
+transport.onConnection((connected) => events.push(connected));
+await transport.connect();
+await broker.restart();
+while (events.join() !== 'true,false,true') await new Promise((resolve) => setTimeout(resolve, 20));
+await transport.publish('t', new Uint8Array([1]), { qos: 1 });
+if (process.env.LEAK !== '1') await transport.close();
+await broker.close();
+console.log('done');
+`;
+
+async function runLifecycleChild(leak: boolean): Promise<{ code: number | null; stdout: string }> {
+  const outfile = join(process.cwd(), 'node_modules', '.cache', `ta-lifecycle-${process.pid}.mjs`);
+  await build({
+    stdin: { contents: LIFECYCLE_SCRIPT, resolveDir: process.cwd(), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile,
+    logLevel: 'silent',
+  });
+  try {
+    const child = spawn(process.execPath, [outfile], { env: { ...process.env, LEAK: leak ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    clearTimeout(killer);
+    return { code, stdout };
+  } finally {
+    rmSync(outfile, { force: true });
+  }
+}
+
+describe('embedded broker lifecycle', () => {
+  it('close() frees everything: a process that used the broker and a client exits by itself', async () => {
+    const clean = await runLifecycleChild(false);
+    expect(clean).toEqual({ code: 0, stdout: 'done\n' });
+    // Control: a client left open keeps reconnecting, so the process does not exit and is killed.
+    const leaky = await runLifecycleChild(true);
+    expect(leaky.code).not.toBe(0);
+    expect(leaky.stdout).toBe('done\n');
+  });
+});
 
 describe('node MQTT transport against embedded Aedes over TLS', () => {
   let broker: EmbeddedBroker;
