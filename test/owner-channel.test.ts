@@ -248,3 +248,25 @@ describe('data rights', () => {
     await Promise.all([companion.close(), device.transport.close()]);
   });
 });
+
+describe('offline delivery', () => {
+  it('applies a request queued while the device was offline if still fresh, rejects it as expired otherwise', async () => {
+    const { device, companion } = await pairedDevice({ limits: { maxSkewMs: 1_000 } });
+    await device.transport.pause();
+    const queued = companion.setPreferences({ names: 'minimised' }, { expectedVersion: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the broker take it while the device is away
+    expect(device.channel.counters.received).toBe(0);
+    await device.transport.resume();
+    expect((await queued).version).toBe(1);
+    expect(device.actions.prefs.names).toBe('minimised');
+
+    await device.transport.pause();
+    const late = companion.setPreferences({ names: 'full' }, { expectedVersion: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    device.clock.offset = 3_600_000; // the device comes back an hour later: the 10-minute request has expired
+    await device.transport.resume();
+    expect((await rejectionOf(late)).code).toBe('EXPIRED');
+    expect(device.actions.prefs.names).toBe('minimised');
+    await Promise.all([companion.close(), device.transport.close()]);
+  });
+});

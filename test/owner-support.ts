@@ -13,7 +13,7 @@ import type { ClockPort } from '../agent/ports/clock.js';
 import type { LoggerPort } from '../agent/ports/logger.js';
 import type { StoragePort } from '../agent/ports/storage.js';
 import type { Transport } from '../agent/ports/transport.js';
-import { testMqttTransport } from './helpers/mqtt-transport.js';
+import { testMqttTransport, type TestTransport } from './helpers/mqtt-transport.js';
 import { verifyDocument } from '../agent/crypto/sign.js';
 import { topics } from '../agent/topics.js';
 
@@ -151,7 +151,7 @@ export interface DeviceUnderTest {
   channel: OwnerChannel;
   actions: PreferenceActions;
   identity: () => DeviceIdentity;
-  transport: Transport;
+  transport: TestTransport;
   storage: StoragePort;
   clock: ClockPort & { offset: number };
 }

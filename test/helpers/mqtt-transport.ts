@@ -1,17 +1,24 @@
 import mqtt from 'mqtt';
 import { TrustError } from '../../agent/errors.js';
-import type { Transport, TransportFactory, TransportMessage, TransportOptions } from '../../agent/ports/transport.js';
+import type { Transport, TransportMessage, TransportOptions } from '../../agent/ports/transport.js';
 
 /**
  * A minimal, real mqtt.js Transport for tests over plain TCP on loopback (the Node adapter in
  * agent/adapters/node/mqtt.ts is the product one). Multiple handlers, persistent sessions, QoS 1.
  */
-export function testMqttTransport(url: string): TransportFactory {
-  return (options: TransportOptions): Transport => {
+export interface TestTransport extends Transport {
+  /** Goes offline cleanly (the broker keeps the persistent session and queues QoS 1 messages). */
+  pause(): Promise<void>;
+  /** Comes back with the same client id: queued messages are delivered. */
+  resume(): Promise<void>;
+}
+
+export function testMqttTransport(url: string): (options: TransportOptions) => TestTransport {
+  return (options: TransportOptions): TestTransport => {
     const messageHandlers: Array<(message: TransportMessage) => void> = [];
     const connectionHandlers: Array<(connected: boolean) => void> = [];
     let client: mqtt.MqttClient | undefined;
-    const transport: Transport = {
+    const transport: TestTransport = {
       get connected() {
         return client?.connected === true;
       },
@@ -41,6 +48,13 @@ export function testMqttTransport(url: string): TransportFactory {
       },
       onMessage: (handler) => void messageHandlers.push(handler),
       onConnection: (handler) => void connectionHandlers.push(handler),
+      pause: async () => {
+        await client?.endAsync();
+      },
+      resume: () => new Promise<void>((resolve) => {
+        client?.once('connect', () => resolve());
+        client?.reconnect();
+      }),
       close: async () => {
         await client?.endAsync(true);
       },
