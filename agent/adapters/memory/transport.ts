@@ -1,5 +1,5 @@
 import { TrustError } from '../../errors.js';
-import type { PublishOptions, QoS, Transport, TransportFactory, TransportMessage, TransportOptions } from '../../ports/transport.js';
+import type { PublishOptions, QoS, Transport, TransportMessage, TransportOptions } from '../../ports/transport.js';
 import { assertTopic, assertTopicFilter, topicMatches } from './topic-filter.js';
 
 export { topicMatches } from './topic-filter.js';
@@ -44,7 +44,8 @@ export interface MemoryBrokerStats {
  * QoS 0/1, persistent sessions, last will, plus controls to break things on purpose.
  */
 export interface MemoryBroker {
-  readonly transport: TransportFactory;
+  /** The factory to hand to the agent as `ports.transport`. */
+  readonly transport: (options: TransportOptions) => SecuredTransport;
   readonly stats: MemoryBrokerStats;
   /** Cuts a client off (`on`) or lets it back; the broker sees an abnormal loss and publishes the will. */
   partition(clientId: string, on: boolean): void;
