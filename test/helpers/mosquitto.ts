@@ -19,18 +19,21 @@ export interface MosquittoBroker {
 
 const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];
 
+/** MOSQUITTO_BIN pins the executable (and lets one check the CI=true failure path by pointing it nowhere). */
 export function mosquittoPath(): string | undefined {
+  const pinned = process.env.MOSQUITTO_BIN;
+  if (pinned !== undefined && pinned !== '') return isExecutable(pinned) ? pinned : undefined;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SEARCH_DIRS].filter((d) => d !== '');
-  for (const dir of dirs) {
-    const candidate = join(dir, 'mosquitto');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
+  return dirs.map((dir) => join(dir, 'mosquitto')).find(isExecutable);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return undefined;
 }
 
 export function mosquittoAvailable(): boolean {
