@@ -40,6 +40,7 @@ describe('owner preferences', () => {
     ];
     for (const [patch, message] of cases) expect(await rejected(engine.applyPatch(patch))).toContain(message);
     expect(engine.currentVersion()).toBe(2);
+    expect(engine.counters().rejected).toEqual({ preferences: cases.length, registry: 0 });
     expect(await storage.read(PREFERENCES_FILE)).toEqual(before);
     expect(engine.collect('door', { open: true }, T0)).toEqual([]);
   });

@@ -12,7 +12,7 @@ function nextVersion(mutate: (r: Mutable) => void, base = 'fitness-tracker'): Re
   return r;
 }
 
-const cat = (r: Mutable, name: string) => r.categories.find((c) => c.name === name);
+const cat = (r: Mutable, name: string): any => r.categories.find((c) => c.name === name);
 
 async function ownerWithHeartRateFull() {
   const setup = await engineFor('fitness-tracker');
@@ -116,6 +116,7 @@ describe('registry updates: no silent change of terms', () => {
       }
     }
     expect(engine.manifest()).toEqual(manifest);
+    expect(engine.counters().rejected).toEqual({ preferences: 0, registry: attempts.length });
   });
 
   it('a firmware update found at boot follows the same rules and reports them', async () => {

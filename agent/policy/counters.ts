@@ -16,12 +16,15 @@ export interface PolicyCounters {
   dropped: Record<string, Partial<Record<DropReason, number>>>;
   /** Readings rejected as invalid, per category ('?' for unknown categories). */
   invalid: Record<string, number>;
+  /** Rejected preference patches / consent calls, and rejected registry updates. */
+  rejected: { preferences: number; registry: number };
 }
 
 export class CounterSet {
   private readonly accepted = new Map<string, number>();
   private readonly dropped = new Map<string, Map<DropReason, number>>();
   private readonly invalid = new Map<string, number>();
+  private readonly rejected = { preferences: 0, registry: 0 };
 
   accept(category: string): void {
     this.accepted.set(category, (this.accepted.get(category) ?? 0) + 1);
@@ -41,9 +44,13 @@ export class CounterSet {
     this.invalid.set(category, (this.invalid.get(category) ?? 0) + 1);
   }
 
+  rejectChange(kind: 'preferences' | 'registry'): void {
+    this.rejected[kind] += 1;
+  }
+
   snapshot(): PolicyCounters {
     const dropped: PolicyCounters['dropped'] = {};
     for (const [category, byReason] of this.dropped) dropped[category] = Object.fromEntries(byReason);
-    return { accepted: Object.fromEntries(this.accepted), dropped, invalid: Object.fromEntries(this.invalid) };
+    return { accepted: Object.fromEntries(this.accepted), dropped, invalid: Object.fromEntries(this.invalid), rejected: { ...this.rejected } };
   }
 }

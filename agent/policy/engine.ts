@@ -1,4 +1,4 @@
-import { TrustError } from '../errors.js';
+import { isTrustError, TrustError } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { LoggerPort } from '../ports/logger.js';
 import type { StoragePort } from '../ports/storage.js';
@@ -131,7 +131,7 @@ class Engine implements PolicyEngine {
   }
 
   applyPatch(patch: unknown): Promise<ChangeResult> {
-    return this.serial(() => this.commit(applyPreferencePatch(this.state, this.current, patch), this.current));
+    return this.counted('preferences', this.serial(() => this.commit(applyPreferencePatch(this.state, this.current, patch), this.current)));
   }
 
   reset(options: { forgetReview?: boolean } = {}): Promise<ChangeResult> {
@@ -143,17 +143,17 @@ class Engine implements PolicyEngine {
   }
 
   acceptPending(categories: string[]): Promise<ChangeResult> {
-    return this.serial(() => {
+    return this.counted('preferences', this.serial(() => {
       if (!Array.isArray(categories) || categories.length > 64) throw new TrustError('INVALID_PREFERENCE', 'categories: must be an array of category names');
       categories.forEach((name, i) => {
         if (!this.state.categories[name]?.pending) throw new TrustError('INVALID_PREFERENCE', `categories[${i}]: not pending consent`);
       });
       return this.commit(acceptTerms(this.state, this.current, categories), this.current);
-    });
+    }));
   }
 
   updateRegistry(next: unknown): Promise<UpdateResult> {
-    return this.serial(async () => {
+    return this.counted('registry', this.serial(async () => {
       const registry = loadRegistry(next);
       if (registry.deviceType !== this.current.deviceType) throw new TrustError('INVALID_REGISTRY', 'deviceType: differs from the running registry');
       if (registry.version <= this.current.version) throw new TrustError('INVALID_REGISTRY', 'version: must be greater than the running registry version');
@@ -161,7 +161,7 @@ class Engine implements PolicyEngine {
       const result = await this.commit(diff.state, registry, diff.widened.concat(diff.narrowed, diff.removed));
       this.options.logger.info('policy registry updated', { registryVersion: registry.version, pending: this.pendingConsent().length });
       return this.updateResult(result, diff);
-    });
+    }));
   }
 
   currentVersion(): number {
@@ -235,6 +235,16 @@ class Engine implements PolicyEngine {
 
   private updateResult(result: ChangeResult, diff: { widened: string[]; narrowed: string[]; removed: string[] }): UpdateResult {
     return { ...result, registryVersion: this.current.version, pending: this.pendingConsent(), widened: diff.widened, narrowed: diff.narrowed, removed: diff.removed };
+  }
+
+  /** Count rejections of bad input (not storage failures) and pass the outcome through. */
+  private async counted<T>(kind: 'preferences' | 'registry', outcome: Promise<T>): Promise<T> {
+    try {
+      return await outcome;
+    } catch (error) {
+      if (isTrustError(error, 'INVALID_PREFERENCE') || isTrustError(error, 'INVALID_REGISTRY')) this.counterSet.rejectChange(kind);
+      throw error;
+    }
   }
 
   private serial<T>(task: () => Promise<T> | T): Promise<T> {

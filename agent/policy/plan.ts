@@ -59,7 +59,8 @@ export function compilePlan(def: CategoryDef, pref: CategoryPreference, reviewed
     offReason,
     level,
     transmit: sends && recipients.length > 0,
-    recipients: sends ? recipients : [],
+    // Shared by every output of the plan: frozen so no consumer can edit another output's recipients.
+    recipients: Object.freeze(sends ? recipients : []) as string[],
     retentionMs: retentionOf(def, pref),
     outputs: [],
     truncateMs: level?.truncateTimeMs,

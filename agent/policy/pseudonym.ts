@@ -32,15 +32,23 @@ export function hmacSha512(key: Uint8Array, message: Uint8Array): Uint8Array {
  */
 export class Pseudonymiser {
   private readonly epochKeys = new Map<string, Uint8Array>();
+  /** Recent tokens (a GPS track repeats its id every second); small, and dropped with the epoch keys. */
+  private readonly recent = new Map<string, string>();
 
   constructor(private readonly secret: Uint8Array) {
     if (secret.length !== SECRET_LENGTH) throw new TrustError('INVALID_ARGUMENT', `pseudonym secret must be ${SECRET_LENGTH} bytes`);
   }
 
   token(scope: string, value: string, at: number, epochMs: number): string {
-    const key = this.epochKey(Math.floor(at / epochMs), epochMs);
-    const mac = hmacSha512(key, utf8Encode(`${scope}\u0000${value}`));
-    return toHex(mac.subarray(0, TOKEN_BYTES));
+    const index = Math.floor(at / epochMs);
+    const cacheKey = `${epochMs}/${index}\u0000${scope}\u0000${value}`;
+    const cached = this.recent.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const mac = hmacSha512(this.epochKey(index, epochMs), utf8Encode(`${scope}\u0000${value}`));
+    const token = toHex(mac.subarray(0, TOKEN_BYTES));
+    if (this.recent.size >= 64) this.recent.clear();
+    this.recent.set(cacheKey, token);
+    return token;
   }
 
   private epochKey(index: number, epochMs: number): Uint8Array {
@@ -49,7 +57,10 @@ export class Pseudonymiser {
     if (key === undefined) {
       key = hmacSha512(this.secret, utf8Encode(`pseudonym-epoch\u0000${id}`));
       // Bounded: readings arrive in time order, so only the current and maybe the previous epoch matter.
-      if (this.epochKeys.size >= 8) this.epochKeys.clear();
+      if (this.epochKeys.size >= 8) {
+        this.epochKeys.clear();
+        this.recent.clear();
+      }
       this.epochKeys.set(id, key);
     }
     return key;

@@ -4,13 +4,24 @@ import type { Pseudonymiser } from './pseudonym.js';
 /** A compiled transform chain for one field: value and reading time in, minimised value out. */
 export type FieldFn = (value: unknown, at: number) => unknown;
 
-/** Strip binary floating-point noise (0.1 * 3 = 0.30000000000000004) so outputs look like what the rule says. */
-export function clean(value: number): number {
-  return Number.parseFloat(value.toPrecision(12));
+export function roundTo(value: number, step: number): number {
+  return snap(Math.round(value / step) * step, decimalsOf(step));
 }
 
-export function roundTo(value: number, step: number): number {
-  return clean(Math.round(value / step) * step);
+/**
+ * Decimal places of a step like 0.5 or 0.01 (capped). Outputs are snapped to them to strip binary floating-point
+ * noise (0.1 * 3 = 0.30000000000000004), so values look like what the rule says.
+ */
+export function decimalsOf(step: number): number {
+  let decimals = 0;
+  while (decimals < 10 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-9) decimals += 1;
+  return decimals;
+}
+
+function snap(value: number, decimals: number): number {
+  if (decimals === 0) return Math.round(value);
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
 }
 
 /** Index of the bucket/cell holding `value`, robust against division noise at cell edges. */
@@ -22,7 +33,7 @@ export function cellIndex(value: number, size: number): number {
 }
 
 export function bucketOf(value: number, size: number): number {
-  return clean(cellIndex(value, size) * size);
+  return snap(cellIndex(value, size) * size, decimalsOf(size));
 }
 
 /**
@@ -43,12 +54,16 @@ export function compileChain(chain: FieldTransform[] | undefined, scope: string,
 
 function compileStep(t: FieldTransform, scope: string, pseudonymiser: Pseudonymiser): FieldFn {
   switch (t.op) {
-    case 'round':
-      return (v) => roundTo(v as number, t.step);
+    case 'round': {
+      const decimals = decimalsOf(t.step);
+      return (v) => snap(Math.round((v as number) / t.step) * t.step, decimals);
+    }
     case 'bucket':
-      return (v) => bucketOf(v as number, t.size);
-    case 'grid':
-      return (v) => bucketOf(v as number, t.cell);
+    case 'grid': {
+      const size = t.op === 'bucket' ? t.size : t.cell;
+      const decimals = decimalsOf(size);
+      return (v) => snap(cellIndex(v as number, size) * size, decimals);
+    }
     case 'classify':
       // Unmapped free-text values become 'other': a raw value must never slip through a classifier.
       return (v) => t.classes[v as string] ?? 'other';
