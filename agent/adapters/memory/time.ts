@@ -8,7 +8,10 @@ import type { SchedulerPort, TimerHandle } from '../../ports/scheduler.js';
  * only the wall clock (NTP corrections, a flat RTC battery), exactly the skew the agent must survive.
  */
 export interface VirtualTime extends ClockPort, SchedulerPort {
-  /** Moves monotonic (and wall) time forward by `ms`, running every timer that falls due, in due order. */
+  /**
+   * Moves monotonic (and wall) time forward by `ms`, running every timer that falls due, in due order.
+   * A callback that throws rejects the call; time then stands at that timer and later timers stay pending.
+   */
   advance(ms: number): Promise<void>;
   /** Like `advance`, up to an absolute monotonic time; a target in the past only flushes. */
   advanceTo(monotonicMs: number): Promise<void>;

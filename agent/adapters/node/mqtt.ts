@@ -77,6 +77,7 @@ function createTransport(options: NodeMqttOptions, endpoint: CheckedEndpoint, tr
 
   const scheduleReconnect = () => {
     if (closing || reconnectTimer !== undefined || client === undefined) return;
+    // Math.random is enough here: jitter only spreads a fleet's reconnects, it protects no secret.
     const delay = backoffDelay(attempt, options.reconnect?.initialDelayMs ?? DEFAULTS.initialDelayMs, options.reconnect?.maxDelayMs ?? DEFAULTS.maxDelayMs, Math.random);
     attempt += 1;
     logger.debug('mqtt reconnect scheduled', { clientId, delayMs: delay, attempt });
