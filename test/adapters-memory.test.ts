@@ -130,6 +130,20 @@ describe('virtual time', () => {
     expect(flushes).toBe(3);
   });
 
+  it('a throwing callback rejects advance, stops time at that timer and leaves later timers pending', async () => {
+    const time = createVirtualTime(0);
+    let later = false;
+    time.setTimeout(() => {
+      throw new Error('callback bug');
+    }, 10);
+    time.setTimeout(() => (later = true), 20);
+    await expect(time.advance(30)).rejects.toThrow('callback bug');
+    expect(time.monotonic()).toBe(10);
+    expect(later).toBe(false);
+    await time.advance(20);
+    expect(later).toBe(true);
+  });
+
   it('refuses to advance re-entrantly', async () => {
     const time = createVirtualTime(0);
     const first = time.advance(10);
