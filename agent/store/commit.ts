@@ -8,7 +8,8 @@ import type { StoragePort } from '../ports/storage.js';
  */
 export class GroupCommit {
   private dirty = new Set<string>();
-  private next: Promise<void> | undefined;
+  /** The round new writers join; a slot object so a round that starts synchronously can clear exactly itself. */
+  private next: { promise?: Promise<void> } | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -25,17 +26,22 @@ export class GroupCommit {
       return;
     }
     for (const name of names) this.dirty.add(name);
-    this.next ??= this.runRound();
-    await this.next;
+    let slot = this.next;
+    if (slot === undefined) {
+      slot = {};
+      this.next = slot;
+      slot.promise = this.runRound(slot);
+    }
+    await slot.promise;
   }
 
-  private async runRound(): Promise<void> {
+  private async runRound(slot: { promise?: Promise<void> }): Promise<void> {
     if (this.running !== undefined) await this.running.catch(() => undefined);
     if (this.delayMs > 0 && this.scheduler !== undefined) await sleep(this.scheduler, this.delayMs);
     // From here on, new writers join the round after this one.
     const names = [...this.dirty];
     this.dirty.clear();
-    this.next = undefined;
+    if (this.next === slot) this.next = undefined;
     const round = (async () => {
       for (const name of names) await this.storage.sync(name);
     })();
