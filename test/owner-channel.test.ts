@@ -6,6 +6,7 @@ import { OwnerChannel } from '../agent/owner/channel.js';
 import { signRequest, type RequestFields } from '../agent/owner/requests.js';
 import { createCompanion, generateOwnerKeys, type Companion, type OwnerKeys } from '../companion/index.js';
 import { testMqttTransport } from './helpers/mqtt-transport.js';
+import { topics } from '../agent/topics.js';
 import { eventually, rawClient, silentLogger, startAedes, startDevice, type BrokerHandle, type DeviceUnderTest } from './owner-support.js';
 
 let broker: BrokerHandle;
@@ -66,7 +67,9 @@ describe('pairing', () => {
     expect((await rejectionOf(companion.pair(bad))).code).toBe('AUTH_FAILED');
     expect((await rejectionOf(companion.pair(bad))).code).toBe('AUTH_FAILED');
     // The window closed after two wrong codes: even the right code is no longer accepted (no reply at all).
+    expect(device.channel.pairingWindowOpen()).toBe(false);
     expect((await rejectionOf(companion.pair(payload, { timeoutMs: 500 }))).code).toBe('TRANSPORT');
+    expect(device.channel.pairingDropped).toBe(1);
     expect(device.channel.isPaired()).toBe(false);
     expect(device.actions.audits.filter((a) => a.type === 'owner-pairing-rejected')).toHaveLength(2);
     await companion.close();
@@ -268,5 +271,27 @@ describe('offline delivery', () => {
     expect((await rejectionOf(late)).code).toBe('EXPIRED');
     expect(device.actions.prefs.names).toBe('minimised');
     await Promise.all([companion.close(), device.transport.close()]);
+  });
+});
+
+describe('memory broker', () => {
+  it('pairs and applies a change over the in-process broker too', async () => {
+    const { createMemoryBroker } = await import('../agent/adapters/memory/transport.js');
+    const { memoryStorage } = await import('../agent/adapters/memory/storage.js');
+    const { generateIdentity } = await import('../agent/crypto/keys.js');
+    const { PreferenceActions, testClock } = await import('./owner-support.js');
+    const bus = createMemoryBroker();
+    const identity = generateIdentity();
+    const actions = new PreferenceActions();
+    const channel = await OwnerChannel.create({ deviceId: 'mem-1', deviceType: 'lock', identity: () => identity, actions, clock: testClock(), storage: memoryStorage(), logger: silentLogger });
+    const deviceLink = bus.transport({ clientId: 'mem-1', cleanSession: false });
+    await deviceLink.connect();
+    await channel.attach(deviceLink);
+    const companion = await createCompanion({ transport: bus.transport, ownerKeys: generateOwnerKeys(), deviceId: 'mem-1', timeoutMs: 5_000 });
+    await companion.pair(channel.openPairingWindow(10_000).payload);
+    expect((await companion.setPreferences({ names: 'full' })).version).toBe(1);
+    expect(actions.prefs.names).toBe('full');
+    expect(bus.retained(topics.state('mem-1'))).toBeDefined();
+    await companion.close();
   });
 });

@@ -1,4 +1,4 @@
-import { toHex, type DeviceIdentity } from '../crypto/keys.js';
+import type { DeviceIdentity } from '../crypto/keys.js';
 import { TrustError, type TrustErrorCode } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { LoggerPort } from '../ports/logger.js';
@@ -11,7 +11,7 @@ import { OwnerStore, type OwnerRecord } from './owner-store.js';
 import { PairingHandler } from './pair-handler.js';
 import { DEFAULT_RATE_LIMIT, FailureLimiter, type RateLimitOptions } from './rate-limit.js';
 import { executeRequest } from './execute.js';
-import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
+import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, sourceOf, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
 import { signReply, signState, type AcceptedReply, type RejectedReply } from './replies.js';
 
 export interface OwnerChannelOptions {
@@ -90,6 +90,16 @@ export class OwnerChannel {
     return this.pairing.open(durationMs);
   }
 
+  /** Whether a pairing window is open now (for a display or an LED). */
+  pairingWindowOpen(): boolean {
+    return this.pairing.isOpen();
+  }
+
+  /** Pairing requests dropped unopened (closed window, oversized, backoff) or unreadable. */
+  get pairingDropped(): number {
+    return this.pairing.dropped;
+  }
+
   /** Subscribe on an agent-owned session; re-subscribes and republishes state after every reconnect. */
   async attach(transport: Transport): Promise<void> {
     this.transport = transport;
@@ -152,7 +162,7 @@ export class OwnerChannel {
     const parsed = preparseRequest(bytes, this.limits);
     if (isRejection(parsed)) return this.drop(parsed);
     const owner = this.owners.current();
-    const source = owner !== undefined && toHex(parsed.k) === toHex(owner.keyId) ? 'owner' : 'others';
+    const source = sourceOf(parsed, owner);
     if (this.limiter.isBlocked(source, this.options.clock.monotonic())) {
       // No verification, reply or audit while in backoff: that is the point of the backoff.
       this.counters.rateLimited += 1;

@@ -49,6 +49,10 @@ export class PairingHandler {
     return { payload, setupCode, expiresInMs: this.window.expiresInMs(now) };
   }
 
+  isOpen(): boolean {
+    return this.window.isOpen(this.context.clock.monotonic());
+  }
+
   async handle(bytes: Uint8Array): Promise<void> {
     const now = this.context.clock.monotonic();
     if (bytes.length > MAX_PAIRING_REQUEST || this.limiter.isBlocked('pairing', now) || !this.window.isOpen(now)) {
