@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDocument } from '../agent/crypto/sign.js';
@@ -67,9 +67,9 @@ describe('companion CLI', () => {
     const verified = await cli(['verify-receipt', receiptFile, ...common]);
     expect(verified.out).toContain('Receipt signature verified');
     expect(verified.out).toContain('erase-category');
-    const tampered = await readFile(receiptFile);
-    tampered[tampered.length - 3] ^= 1;
-    await (await import('node:fs/promises')).writeFile(receiptFile, tampered);
+    const tampered = new Uint8Array(await readFile(receiptFile));
+    tampered[tampered.length - 3] = (tampered[tampered.length - 3] ?? 0) ^ 1;
+    await writeFile(receiptFile, tampered);
     expect((await cli(['verify-receipt', receiptFile, ...common])).code).toBe(1);
 
     const exportFile = join(dir, 'export.cbor');
