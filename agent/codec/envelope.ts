@@ -1,4 +1,5 @@
 import { asRecord, decodeCbor, encodeCbor } from './cbor.js';
+import { EnvelopeTemplate } from './envelope-wire.js';
 import { DEFAULT_SUITES, type CryptoSuite, type SuiteRegistry } from '../crypto/suites.js';
 import { equalBytes } from '../crypto/keys.js';
 import { TrustError } from '../errors.js';
@@ -65,51 +66,66 @@ export interface SealInput {
   maxEnvelopeBytes?: number;
 }
 
-/** The authenticated plaintext. Separate from sealing so a caller can size a batch before paying for the box. */
-export function encodeInner(input: Omit<SealInput, 'suite' | 'sharedKey' | 'nonce' | 'maxEnvelopeBytes'>): Uint8Array {
-  const { readings } = input;
+/** The constant bytes of a sender's envelopes; build once per (suite, keys, session, device, stream). */
+export function envelopeTemplate(input: Omit<SealInput, 'sharedKey' | 'seq' | 'ts' | 'nonce' | 'readings' | 'maxEnvelopeBytes'>): EnvelopeTemplate {
+  checkHeaderInput(input);
+  return new EnvelopeTemplate({ ...input, alg: input.suite.id });
+}
+
+/** Readings in wire form ({ s, q, c, t, x, d }), validated so the collector will accept what the sealer sends. */
+export function toWireReadings(readings: readonly EnvelopeReading[]): unknown[] {
   if (readings.length === 0) throw new TrustError('INVALID_ARGUMENT', 'an envelope carries at least one reading');
   if (readings.length > ENVELOPE_LIMITS.maxReadings) {
     throw new TrustError('OVERSIZED', `${readings.length} readings exceed ${ENVELOPE_LIMITS.maxReadings} per envelope`);
   }
   const r = new Array<unknown>(readings.length);
   for (let i = 0; i < readings.length; i++) r[i] = wireReading(readings[i] as EnvelopeReading);
-  return encodeCbor({
-    dev: input.deviceId,
-    st: input.stream,
-    rk: input.recipientKeyId,
-    sk: input.senderKeyId,
-    sid: input.sessionId,
-    seq: input.seq,
-    ts: input.ts,
-    r,
-  });
+  return r;
+}
+
+/** The authenticated plaintext. Separate from sealing so a caller can size a batch before paying for the box. */
+export function encodeInner(input: Omit<SealInput, 'suite' | 'sharedKey' | 'nonce' | 'maxEnvelopeBytes'>): Uint8Array {
+  checkHeaderInput(input);
+  checkCounters(input.seq, input.ts);
+  // The inner map does not name the suite; the template's outer half is unused here.
+  return new EnvelopeTemplate({ ...input, alg: 0 }).inner(input.seq, input.ts, encodeCbor(toWireReadings(input.readings)));
 }
 
 /** Seal one envelope. Pure: the caller supplies the precomputed shared key and the nonce. */
 export function sealEnvelope(input: SealInput): Uint8Array {
-  checkHeaderInput(input);
-  return sealPlaintext(input, encodeInner(input));
+  const template = envelopeTemplate(input);
+  checkCounters(input.seq, input.ts);
+  return sealEncoded(template, input, encodeCbor(toWireReadings(input.readings)));
 }
 
-export function sealPlaintext(input: SealInput, plaintext: Uint8Array): Uint8Array {
-  const { suite } = input;
-  if (input.nonce.length !== suite.nonceLength) throw new TrustError('INVALID_ARGUMENT', `nonce must be ${suite.nonceLength} bytes`);
+/**
+ * Seal readings already in wire form and CBOR-encoded (`encodeCbor(toWireReadings(...))`) with a template.
+ * OVERSIZED before any encryption when the envelope would exceed the limit.
+ */
+export function sealEncoded(
+  template: EnvelopeTemplate,
+  input: Pick<SealInput, 'suite' | 'sharedKey' | 'seq' | 'ts' | 'nonce' | 'maxEnvelopeBytes'>,
+  readings: Uint8Array,
+): Uint8Array {
+  const { suite, seq, ts, nonce, sharedKey } = input;
+  if (nonce.length !== suite.nonceLength) throw new TrustError('INVALID_ARGUMENT', `nonce must be ${suite.nonceLength} bytes`);
   const max = input.maxEnvelopeBytes ?? ENVELOPE_LIMITS.maxEnvelopeBytes;
-  if (plaintext.length + suite.overhead > max) throw new TrustError('OVERSIZED', `envelope would exceed ${max} bytes`);
-  const envelope = encodeCbor({
-    v: ENVELOPE_VERSION,
-    alg: suite.id,
-    rk: input.recipientKeyId,
-    sk: input.senderKeyId,
-    sid: input.sessionId,
-    seq: input.seq,
-    ts: input.ts,
-    n: input.nonce,
-    ct: suite.seal(input.sharedKey, input.nonce, plaintext),
-  });
-  if (envelope.length > max) throw new TrustError('OVERSIZED', `envelope of ${envelope.length} bytes exceeds ${max}`);
-  return envelope;
+  const plaintextLength = template.innerLength(seq, ts, readings);
+  const ciphertextLength = plaintextLength + suite.overhead;
+  const head = template.outerHeadLength(seq, ts, nonce.length, ciphertextLength);
+  if (head + ciphertextLength > max) throw new TrustError('OVERSIZED', `envelope of ${head + ciphertextLength} bytes exceeds ${max}`);
+  const padding = suite.inPlacePadding;
+  if (suite.sealInPlace === undefined || padding === undefined || head < padding - suite.overhead) {
+    return template.outer(seq, ts, nonce, suite.seal(sharedKey, nonce, template.inner(seq, ts, readings)));
+  }
+  // One buffer for the whole envelope: the plaintext is written where the suite wants it, sealed in place so
+  // the ciphertext lands exactly after the outer head, and the head is written last (over the zero padding).
+  const out = new Uint8Array(head + ciphertextLength);
+  const box = out.subarray(head + suite.overhead - padding);
+  template.writeInner(box, padding, seq, ts, readings);
+  suite.sealInPlace(sharedKey, nonce, box);
+  template.writeOuterHead(out, seq, ts, nonce, ciphertextLength);
+  return out;
 }
 
 export interface ParsedEnvelope {
@@ -232,14 +248,22 @@ function parseReading(value: unknown): EnvelopeReading {
   };
 }
 
-function checkHeaderInput(input: SealInput): void {
+function checkHeaderInput(input: Pick<SealInput, 'recipientKeyId' | 'senderKeyId' | 'sessionId' | 'deviceId' | 'stream'>): void {
   if (input.recipientKeyId.length !== KEY_ID_BYTES || input.senderKeyId.length !== KEY_ID_BYTES) {
     throw new TrustError('INVALID_ARGUMENT', `key ids must be ${KEY_ID_BYTES} bytes`);
   }
   if (input.sessionId.length !== SESSION_ID_BYTES) throw new TrustError('INVALID_ARGUMENT', `session id must be ${SESSION_ID_BYTES} bytes`);
-  if (!isUint(input.seq) || !isUint(input.ts)) throw new TrustError('INVALID_ARGUMENT', 'seq and ts must be unsigned integers');
-  if (!isName(input.deviceId) || !isName(input.stream)) throw new TrustError('INVALID_ARGUMENT', 'deviceId and stream must be short strings');
+  if (!TOPIC_LEVEL.test(input.deviceId) || !TOPIC_LEVEL.test(input.stream)) {
+    throw new TrustError('INVALID_ARGUMENT', 'deviceId and stream must be 1-64 characters of A-Z a-z 0-9 _ -');
+  }
 }
+
+function checkCounters(seq: number, ts: number): void {
+  if (!isUint(seq) || !isUint(ts)) throw new TrustError('INVALID_ARGUMENT', 'seq and ts must be unsigned integers');
+}
+
+/** Device id and stream are topic levels (agent/topics.ts): no separators, no wildcards, ASCII. */
+const TOPIC_LEVEL = /^[A-Za-z0-9_-]{1,64}$/;
 
 function exactKeys(record: Record<string, unknown>, keys: readonly string[], name: string): void {
   const present = Object.keys(record);

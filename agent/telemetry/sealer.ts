@@ -1,16 +1,22 @@
 import nacl from 'tweetnacl';
 import {
-  encodeInner,
   ENVELOPE_LIMITS,
+  envelopeTemplate,
   OUTER_OVERHEAD_MAX,
   SESSION_ID_BYTES,
-  sealPlaintext,
+  sealEncoded,
+  toWireReadings,
   type EnvelopeReading,
-  type SealInput,
 } from '../codec/envelope.js';
+import type { EnvelopeTemplate } from '../codec/envelope-wire.js';
+import { encodeCbor } from '../codec/cbor.js';
 import { keyId, toHex, type DeviceIdentity } from '../crypto/keys.js';
 import { ALG_X25519_XSALSA20_POLY1305, DEFAULT_SUITES, type CryptoSuite, type SuiteRegistry } from '../crypto/suites.js';
 import { TrustError, assertBytes, assertString } from '../errors.js';
+
+function checkTs(ts: number): void {
+  if (!Number.isSafeInteger(ts) || ts < 0) throw new TrustError('INVALID_ARGUMENT', 'ts must be unsigned integer milliseconds');
+}
 
 export interface SealerOptions {
   /** Only the box half of the identity is used. */
@@ -48,6 +54,10 @@ export class Sealer {
   private readonly maxEnvelopeBytes: number;
   private recipient: { keyId: Uint8Array; sharedKey: Uint8Array };
   private seq: number;
+  /** Constant envelope bytes per stream; rebuilt when the recipient changes. */
+  private templates = new Map<string, EnvelopeTemplate>();
+  private noncePool: Uint8Array = new Uint8Array(0);
+  private nonceOffset = 0;
 
   constructor(options: SealerOptions) {
     assertString(options.deviceId, 'deviceId', ENVELOPE_LIMITS.maxNameLength);
@@ -78,6 +88,7 @@ export class Sealer {
   /** Recipient key rotation: one key agreement now, none per message. */
   setRecipient(recipientPublicKey: Uint8Array): void {
     this.recipient = this.agree(recipientPublicKey);
+    this.templates = new Map();
   }
 
   /**
@@ -85,8 +96,9 @@ export class Sealer {
    * INVALID_READING for a reading the format cannot carry. `nonce` is for golden vectors only.
    */
   seal(stream: string, readings: readonly EnvelopeReading[], ts: number, nonce?: Uint8Array): Uint8Array {
-    const input = this.input(stream, readings, ts, nonce);
-    const envelope = sealPlaintext(input, encodeInner(input));
+    const template = this.template(stream);
+    checkTs(ts);
+    const envelope = this.finish(template, encodeCbor(toWireReadings(readings)), ts, nonce);
     this.seq++;
     return envelope;
   }
@@ -96,40 +108,59 @@ export class Sealer {
    * took. Throws OVERSIZED only when the first reading alone cannot fit: the caller must drop that reading.
    */
   sealFitting(stream: string, readings: readonly EnvelopeReading[], ts: number): { envelope: Uint8Array; count: number } {
-    let count = Math.min(readings.length, ENVELOPE_LIMITS.maxReadings);
-    while (count > 0) {
-      const input = this.input(stream, readings.slice(0, count), ts, undefined);
-      const plaintext = encodeInner(input);
-      if (plaintext.length + this.suite.overhead + OUTER_OVERHEAD_MAX <= this.maxEnvelopeBytes || count === 1) {
-        const envelope = sealPlaintext(input, plaintext);
+    const template = this.template(stream);
+    checkTs(ts);
+    const wire = toWireReadings(readings.slice(0, ENVELOPE_LIMITS.maxReadings));
+    for (let count = wire.length; ; count = Math.ceil(count / 2)) {
+      const encoded = encodeCbor(count === wire.length ? wire : wire.slice(0, count));
+      const plaintextLength = template.innerLength(this.seq, ts, encoded);
+      if (plaintextLength + this.suite.overhead + OUTER_OVERHEAD_MAX <= this.maxEnvelopeBytes || count === 1) {
+        const envelope = this.finish(template, encoded, ts, undefined);
         this.seq++;
         return { envelope, count };
       }
-      count = Math.floor(count / 2);
     }
-    throw new TrustError('INVALID_ARGUMENT', 'an envelope carries at least one reading');
   }
 
-  private input(stream: string, readings: readonly EnvelopeReading[], ts: number, nonce: Uint8Array | undefined): SealInput {
-    if (typeof stream !== 'string' || stream.length === 0 || stream.length > ENVELOPE_LIMITS.maxNameLength) {
-      throw new TrustError('INVALID_ARGUMENT', 'stream must be a short non-empty string');
-    }
-    if (!Number.isSafeInteger(ts) || ts < 0) throw new TrustError('INVALID_ARGUMENT', 'ts must be unsigned integer milliseconds');
+  private finish(template: EnvelopeTemplate, readings: Uint8Array, ts: number, nonce: Uint8Array | undefined): Uint8Array {
     if (nonce !== undefined) assertBytes(nonce, 'nonce', this.suite.nonceLength);
-    return {
-      suite: this.suite,
-      sharedKey: this.recipient.sharedKey,
-      recipientKeyId: this.recipient.keyId,
-      senderKeyId: this.senderKeyId,
-      sessionId: this.sessionId,
-      seq: this.seq,
-      ts,
-      nonce: nonce ?? nacl.randomBytes(this.suite.nonceLength),
-      deviceId: this.deviceId,
-      stream,
-      readings,
-      maxEnvelopeBytes: this.maxEnvelopeBytes,
-    };
+    const { sharedKey } = this.recipient;
+    const input = { suite: this.suite, sharedKey, seq: this.seq, ts, nonce: nonce ?? this.nextNonce(), maxEnvelopeBytes: this.maxEnvelopeBytes };
+    return sealEncoded(template, input, readings);
+  }
+
+  /**
+   * Nonces come from the random port in blocks of 32: one port call per 32 envelopes instead of one each
+   * (the call costs about as much as encrypting a reading). Every nonce is still fresh random bytes, used once;
+   * a refill allocates a new block, so earlier nonces are never overwritten.
+   */
+  private nextNonce(): Uint8Array {
+    const length = this.suite.nonceLength;
+    if (this.nonceOffset + length > this.noncePool.length) {
+      this.noncePool = nacl.randomBytes(length * 32);
+      this.nonceOffset = 0;
+    }
+    const nonce = this.noncePool.subarray(this.nonceOffset, this.nonceOffset + length);
+    this.nonceOffset += length;
+    return nonce;
+  }
+
+  private template(stream: string): EnvelopeTemplate {
+    let template = this.templates.get(stream);
+    if (template === undefined) {
+      template = envelopeTemplate({
+        suite: this.suite,
+        recipientKeyId: this.recipient.keyId,
+        senderKeyId: this.senderKeyId,
+        sessionId: this.sessionId,
+        deviceId: this.deviceId,
+        stream,
+      });
+      // A handful of streams per device; the bound only guards against a caller passing unbounded names.
+      if (this.templates.size >= 16) this.templates.clear();
+      this.templates.set(stream, template);
+    }
+    return template;
   }
 
   private agree(recipientPublicKey: Uint8Array): { keyId: Uint8Array; sharedKey: Uint8Array } {
