@@ -9,7 +9,7 @@ import type { ClockPort } from '../agent/ports/clock.js';
 import type { SchedulerPort } from '../agent/ports/scheduler.js';
 import type { Transport, TransportFactory, TransportMessage } from '../agent/ports/transport.js';
 import { assertDeviceId, TOPIC_ROOT, topics } from '../agent/topics.js';
-import { hostClock, hostScheduler } from './host.js';
+import { ensureRandom, hostClock, hostScheduler } from './host.js';
 import type { KnownDevice, OwnerKeys } from './keys.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
@@ -71,6 +71,7 @@ export class Companion {
 
   static async create(options: CompanionOptions): Promise<Companion> {
     assertDeviceId(options.deviceId);
+    ensureRandom();
     const owns = typeof options.transport === 'function';
     const transport = typeof options.transport === 'function'
       ? options.transport({ clientId: `ta-companion-${toHex(nacl.randomBytes(6))}`, cleanSession: true })

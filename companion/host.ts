@@ -1,3 +1,5 @@
+import nacl from 'tweetnacl';
+import { wireRandom } from '../agent/crypto/random.js';
 import { TrustError } from '../agent/errors.js';
 import type { ClockPort } from '../agent/ports/clock.js';
 import type { SchedulerPort, TimerHandle } from '../agent/ports/scheduler.js';
@@ -27,4 +29,30 @@ export function hostClock(): ClockPort {
   if (date === undefined) throw new TrustError('INVALID_CONFIG', 'no host clock: pass a clock');
   const perf = host.performance;
   return { now: () => date.now(), monotonic: () => (perf === undefined ? date.now() : perf.now()) };
+}
+
+interface HostCrypto { crypto?: { getRandomValues?: (target: Uint8Array) => Uint8Array } }
+
+/**
+ * The neutral bundle strips tweetnacl's Node `crypto` probe, so in Node (and anywhere `self` is missing)
+ * tweetnacl starts with no random source. Before making keys or nonces, wire the host's Web Crypto when nacl has
+ * none; with no secure source at all this throws NO_ENTROPY instead of ever degrading.
+ */
+export function ensureRandom(): void {
+  try {
+    nacl.randomBytes(1);
+    return;
+  } catch {
+    // no PRNG yet: fall through
+  }
+  const crypto = (globalThis as unknown as HostCrypto).crypto;
+  const getRandomValues = crypto?.getRandomValues?.bind(crypto);
+  if (getRandomValues === undefined) throw new TrustError('NO_ENTROPY', 'no secure random source: call useRandom(port) first');
+  wireRandom({
+    bytes: (length) => {
+      const out = new Uint8Array(length);
+      for (let offset = 0; offset < length; offset += 65_536) getRandomValues(out.subarray(offset, Math.min(length, offset + 65_536)));
+      return out;
+    },
+  });
 }

@@ -6,3 +6,5 @@ export { decodePairingPayload, type PairingPayload } from '../agent/owner/pairin
 export { openSealed } from '../agent/owner/seal.js';
 export type { AcceptedReply, RejectedReply, StateReport, Receipt } from '../agent/owner/replies.js';
 export type { RequestKind } from '../agent/owner/requests.js';
+/** Bare engines without Web Crypto: give the companion a secure random source before anything else. */
+export { wireRandom as useRandom } from '../agent/crypto/random.js';

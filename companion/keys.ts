@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
 import { TrustError } from '../agent/errors.js';
+import { ensureRandom } from './host.js';
 
 /** The owner's two key pairs: Ed25519 signs requests, X25519 receives sealed exports. */
 export interface OwnerKeys {
@@ -19,6 +20,7 @@ export interface KnownDevice {
 }
 
 export function generateOwnerKeys(): OwnerKeys {
+  ensureRandom();
   const sign = nacl.sign.keyPair();
   const box = nacl.box.keyPair();
   return ownerKeysFrom(sign.secretKey, box.secretKey);
