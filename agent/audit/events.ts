@@ -60,7 +60,7 @@ const ALLOWED: Record<AuditEventType, Record<string, DetailKind>> = {
   'command.rejected': { command: 'token', keyId: 'keyId', version: 'count', failures: 'count', rateLimited: 'bool' },
   'transport.insecure': { tls: 'bool', allowed: 'bool', broker: 'token' },
   'key.generated': { keyId: 'keyId', purpose: 'token', epoch: 'count' },
-  'key.rotated': { keyId: 'keyId', previousKeyId: 'keyId', purpose: 'token', epoch: 'count' },
+  'key.rotated': { keyId: 'keyId', previousKeyId: 'keyId', previousPublicKey: 'hash', purpose: 'token', epoch: 'count' },
   pairing: { ownerKeyId: 'keyId', result: 'token', windowOpen: 'bool' },
   'ownership.transfer': { ownerKeyId: 'keyId', previousOwnerKeyId: 'keyId', removed: 'count', keysRotated: 'bool' },
   'agent.start': { version: 'id', session: 'hash', deviceType: 'token', secure: 'bool', tornTail: 'bool' },

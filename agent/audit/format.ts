@@ -8,7 +8,7 @@ import { isAuditEventType, isScalarDetails, type AuditDetails, type AuditEventTy
  * The audit trail's byte format, shared by the on-device log and the export (they are the same bytes).
  *
  * A trail is a sequence of frames: `u32 big-endian length` then one CBOR array.
- *   ['h', 'ta-audit', 1, signKeyId]           header, always first
+ *   ['h', 'ta-audit', 1, signPublicKey]       header, always first: the key that signed the trail from its start
  *   ['b', index, hash]                         base: the last entry removed by trimming (absent until a trim)
  *   ['e', index, prev, at, type, details, hash] an entry
  *   ['c', index, head, at, keyId, signature]   a checkpoint: Ed25519 over the head hash and index
@@ -50,7 +50,7 @@ export interface TrailBase {
 }
 
 export type Frame =
-  | { kind: 'header'; keyId: Uint8Array }
+  | { kind: 'header'; publicKey: Uint8Array }
   | { kind: 'base'; base: TrailBase }
   | { kind: 'entry'; entry: AuditEntry }
   | { kind: 'checkpoint'; checkpoint: AuditCheckpoint };
@@ -88,7 +88,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
 function frameArray(frame: Frame): unknown[] {
   switch (frame.kind) {
     case 'header':
-      return ['h', TRAIL_FORMAT, TRAIL_VERSION, frame.keyId];
+      return ['h', TRAIL_FORMAT, TRAIL_VERSION, frame.publicKey];
     case 'base':
       return ['b', frame.base.index, frame.base.hash];
     case 'entry': {
@@ -131,7 +131,7 @@ function parseFrame(value: unknown): Frame {
   if (tag === 'h' && value.length === 4) {
     if (fieldString(fields, '1') !== TRAIL_FORMAT) throw new TrustError('MALFORMED', 'not an audit trail');
     if (fieldUint(fields, '2') !== TRAIL_VERSION) throw new TrustError('UNSUPPORTED_VERSION', 'unsupported audit trail version');
-    return { kind: 'header', keyId: fieldBytes(fields, '3', 8) };
+    return { kind: 'header', publicKey: fieldBytes(fields, '3', 32) };
   }
   if (tag === 'b' && value.length === 3) {
     return { kind: 'base', base: { index: fieldUint(fields, '1'), hash: fieldBytes(fields, '2', HASH_LENGTH) } };

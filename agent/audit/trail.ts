@@ -1,4 +1,4 @@
-import { keyId as keyIdOf } from '../crypto/keys.js';
+import { equalBytes, keyId as keyIdOf, toHex } from '../crypto/keys.js';
 import { assertBytes, TrustError } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { StoragePort } from '../ports/storage.js';
@@ -39,6 +39,12 @@ export interface AuditTrail {
   entries(): readonly AuditEntry[];
   checkpoints(): readonly AuditCheckpoint[];
   head(): AuditHead | undefined;
+  /**
+   * Switch to a new device signing key (key rotation, ownership transfer): records 'key.rotated', then rewrites the
+   * log under the new key, with the base and the head re-signed. The chain is untouched, so the head checkpoint still
+   * covers every entry, and the trail verifies with the new public key alone.
+   */
+  rotateKey(signSecretKey: Uint8Array, signPublicKey: Uint8Array): Promise<void>;
   /** The whole trail as verifiable bytes; signs the head first when no checkpoint covers it yet. */
   exportTrail(): Uint8Array;
   /** True when the last open found and cut a torn final frame (a crash between append and sync). */
@@ -70,10 +76,15 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 2) throw new TrustError('INVALID_CONFIG', 'limits.maxEntries must be an integer of at least 2');
   if (maxAgeMs !== undefined && (!Number.isSafeInteger(maxAgeMs) || maxAgeMs <= 0)) throw new TrustError('INVALID_CONFIG', 'limits.maxAgeMs must be a positive integer');
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) throw new TrustError('INVALID_CONFIG', 'checkpointEvery must be a positive integer');
-  const { storage, clock, signSecretKey } = options;
+  const { storage, clock } = options;
+  let signSecretKey = options.signSecretKey;
   const fileName = options.fileName ?? AUDIT_FILE;
-  const signKeyId = keyIdOf(options.signPublicKey);
-  const { state, torn } = await openLog(storage, fileName, signKeyId);
+  const { state, torn, headerPublicKey } = await openLog(storage, fileName, options.signPublicKey);
+  // The key in force is the one the log names until a rotation is recorded (see the hand-over at the end).
+  let signPublicKey = headerPublicKey;
+  let signKeyId = keyIdOf(signPublicKey);
+  /** The key the log's header names: changes only when a trim rewrites the log. */
+  let headerKey = headerPublicKey;
 
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -147,8 +158,9 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     const baseCheckpoint = signCheckpoint(base.index, base.hash, clock.now(), signSecretKey, signKeyId);
     const entries = state.entries.slice(drop);
     const checkpoints = [baseCheckpoint, ...state.checkpoints.filter((c) => c.index > base.index)];
-    const bytes = serialize(signKeyId, base, entries, checkpoints);
+    const bytes = serialize(signPublicKey, base, entries, checkpoints);
     await storage.writeAtomic(fileName, bytes);
+    headerKey = signPublicKey;
     Object.assign(state, { base, entries, checkpoints, fileLength: bytes.length, unpersisted: undefined });
     const reason = state.entries.length + drop > maxEntries ? 'size' : 'age';
     await appendEntry('trail.trimmed', { removed: drop, baseIndex: base.index, maxEntries, reason });
@@ -179,6 +191,27 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         await signHead();
       });
     },
+    rotateKey(nextSecretKey, nextPublicKey) {
+      try {
+        assertBytes(nextSecretKey, 'signSecretKey', 64);
+        assertBytes(nextPublicKey, 'signPublicKey', 32);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return serial(async () => {
+        if (closed) throw new TrustError('CLOSED', 'audit trail is closed');
+        const nextKeyId = keyIdOf(nextPublicKey);
+        if (equalBytes(nextKeyId, signKeyId)) return;
+        // The entry carries the previous public key, so a verifier that trusts the new key can check older checkpoints.
+        const details = { purpose: 'sign', keyId: toHex(nextKeyId), previousKeyId: toHex(signKeyId), previousPublicKey: toHex(signPublicKey) };
+        await appendEntry('key.rotated', details);
+        signSecretKey = nextSecretKey;
+        signPublicKey = nextPublicKey.slice();
+        signKeyId = nextKeyId;
+        await signHead();
+        await trimIfNeeded();
+      });
+    },
     entries: () => state.entries.slice(),
     checkpoints: () => state.checkpoints.slice(),
     head: headOf,
@@ -188,7 +221,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         state.unpersisted = signCheckpoint(head.index, head.hash, clock.now(), signSecretKey, signKeyId);
       }
       const pending = state.unpersisted === undefined ? [] : [state.unpersisted];
-      return serialize(signKeyId, state.base, state.entries, [...state.checkpoints, ...pending]);
+      return serialize(headerKey, state.base, state.entries, [...state.checkpoints, ...pending]);
     },
     close() {
       return serial(async () => {
@@ -198,6 +231,8 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       });
     },
   };
+  // Opened with a different device key (rotated while the agent was down): hand the trail over to it.
+  if (!equalBytes(headerPublicKey, options.signPublicKey)) await trail.rotateKey(options.signSecretKey, options.signPublicKey);
   return trail;
 }
 
@@ -215,8 +250,8 @@ export function trimCount(entries: readonly AuditEntry[], maxEntries: number, ma
 }
 
 /** Frames in trail order: each checkpoint right after the entry it covers. */
-function serialize(signKeyId: Uint8Array, base: TrailBase | undefined, entries: readonly AuditEntry[], checkpoints: readonly AuditCheckpoint[]): Uint8Array {
-  const frames: Frame[] = [{ kind: 'header', keyId: signKeyId }];
+function serialize(headerPublicKey: Uint8Array, base: TrailBase | undefined, entries: readonly AuditEntry[], checkpoints: readonly AuditCheckpoint[]): Uint8Array {
+  const frames: Frame[] = [{ kind: 'header', publicKey: headerPublicKey }];
   const byIndex = new Map<number, AuditCheckpoint[]>();
   for (const cp of checkpoints) byIndex.set(cp.index, [...(byIndex.get(cp.index) ?? []), cp]);
   const pushCheckpoints = (index: number): void => {
@@ -233,12 +268,12 @@ function serialize(signKeyId: Uint8Array, base: TrailBase | undefined, entries: 
   return concatBytes(frames.map(encodeFrame));
 }
 
-async function openLog(storage: StoragePort, fileName: string, signKeyId: Uint8Array): Promise<{ state: State; torn: boolean }> {
+async function openLog(storage: StoragePort, fileName: string, signPublicKey: Uint8Array): Promise<{ state: State; torn: boolean; headerPublicKey: Uint8Array }> {
   const bytes = await storage.read(fileName);
   if (bytes === undefined || bytes.length === 0) {
-    const header = encodeFrame({ kind: 'header', keyId: signKeyId });
+    const header = encodeFrame({ kind: 'header', publicKey: signPublicKey });
     await storage.writeAtomic(fileName, header);
-    return { state: { base: undefined, entries: [], checkpoints: [], unpersisted: undefined, fileLength: header.length }, torn: false };
+    return { state: { base: undefined, entries: [], checkpoints: [], unpersisted: undefined, fileLength: header.length }, torn: false, headerPublicKey: signPublicKey };
   }
   // Signatures are the verifier's job; at start the device only needs an intact chain to append to.
   const checked = checkTrail(bytes, { keys: undefined, requireSignedHead: false, allowTornTail: true });
@@ -249,5 +284,5 @@ async function openLog(storage: StoragePort, fileName: string, signKeyId: Uint8A
   const fileLength = checked.tornAt ?? bytes.length;
   if (checked.tornAt !== undefined) await storage.truncate(fileName, checked.tornAt);
   const state: State = { base: checked.base, entries: checked.entries, checkpoints: checked.checkpoints, unpersisted: undefined, fileLength };
-  return { state, torn: checked.tornAt !== undefined };
+  return { state, torn: checked.tornAt !== undefined, headerPublicKey: checked.headerPublicKey ?? signPublicKey };
 }

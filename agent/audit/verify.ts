@@ -1,4 +1,4 @@
-import { keyId, toHex } from '../crypto/keys.js';
+import { fromHex, keyId, toHex } from '../crypto/keys.js';
 import { assertBytes } from '../errors.js';
 import {
   checkpointSignatureValid, GENESIS_PREV, hashEntry, readFrame, sameHash,
@@ -55,6 +55,7 @@ export interface CheckOptions {
 
 export interface CheckedTrail {
   result: VerifyResult;
+  headerPublicKey: Uint8Array | undefined;
   base: TrailBase | undefined;
   entries: AuditEntry[];
   checkpoints: AuditCheckpoint[];
@@ -63,7 +64,7 @@ export interface CheckedTrail {
 }
 
 interface Parsed {
-  headerKeyId: Uint8Array | undefined;
+  headerPublicKey: Uint8Array | undefined;
   base: TrailBase | undefined;
   entries: AuditEntry[];
   checkpoints: AuditCheckpoint[];
@@ -72,7 +73,7 @@ interface Parsed {
 }
 
 function parseFrames(bytes: Uint8Array, allowTornTail: boolean): Parsed {
-  const parsed: Parsed = { headerKeyId: undefined, base: undefined, entries: [], checkpoints: [], tornAt: undefined, corrupt: undefined };
+  const parsed: Parsed = { headerPublicKey: undefined, base: undefined, entries: [], checkpoints: [], tornAt: undefined, corrupt: undefined };
   let offset = 0;
   for (let position = 0; ; position++) {
     const read = readFrame(bytes, offset);
@@ -83,7 +84,7 @@ function parseFrames(bytes: Uint8Array, allowTornTail: boolean): Parsed {
     offset = read.next;
     if (position === 0) {
       if (frame.kind !== 'header') return { ...parsed, corrupt: 'trail does not start with a header' };
-      parsed.headerKeyId = frame.keyId;
+      parsed.headerPublicKey = frame.publicKey;
     } else if (frame.kind === 'base' && position === 1) parsed.base = frame.base;
     else if (frame.kind === 'entry') parsed.entries.push(frame.entry);
     else if (frame.kind === 'checkpoint') parsed.checkpoints.push(frame.checkpoint);
@@ -99,11 +100,12 @@ export function checkTrail(bytes: Uint8Array, options: CheckOptions): CheckedTra
   if (parsed.corrupt !== undefined) {
     breaks.push({ index: startIndex + parsed.entries.length, kind: 'corrupt', detail: parsed.corrupt });
   }
-  const headerKey = parsed.headerKeyId;
-  if (options.keys !== undefined && headerKey !== undefined && !options.keys.some((k) => sameHash(keyId(k), headerKey))) {
+  const keys = options.keys === undefined ? undefined : withHandovers(options.keys, chained);
+  const headerKey = parsed.headerPublicKey;
+  if (keys !== undefined && headerKey !== undefined && !keys.some((k) => sameHash(k.id, keyId(headerKey)))) {
     breaks.push({ index: startIndex, kind: 'forged-checkpoint', detail: 'the trail header names a signing key that is not trusted' });
   }
-  const signedThrough = checkCheckpoints(parsed, chained, options.keys, breaks);
+  const signedThrough = checkCheckpoints(parsed, chained, keys, breaks);
   if (parsed.base !== undefined && !signedThrough.baseSigned) {
     breaks.push({ index: parsed.base.index + 1, kind: 'removed', detail: 'the trail base is not signed: entries before it may have been removed' });
   }
@@ -126,7 +128,7 @@ export function checkTrail(bytes: Uint8Array, options: CheckOptions): CheckedTra
     ...(parsed.base === undefined ? {} : { base: { index: parsed.base.index, hash: toHex(parsed.base.hash) } }),
     ...(firstBreak === undefined ? {} : { firstBreak }),
   };
-  return { result, base: parsed.base, entries: parsed.entries, checkpoints: parsed.checkpoints, tornAt: parsed.tornAt };
+  return { result, headerPublicKey: parsed.headerPublicKey, base: parsed.base, entries: parsed.entries, checkpoints: parsed.checkpoints, tornAt: parsed.tornAt };
 }
 
 function earliest(breaks: TrailBreak[]): TrailBreak | undefined {
@@ -181,7 +183,7 @@ interface Signed {
   baseSigned: boolean;
 }
 
-function checkCheckpoints(parsed: Parsed, chained: AuditEntry[], keys: Uint8Array[] | undefined, breaks: TrailBreak[]): Signed {
+function checkCheckpoints(parsed: Parsed, chained: AuditEntry[], keys: TrustedKey[] | undefined, breaks: TrailBreak[]): Signed {
   const signed: Signed = { index: -1, checkpoint: undefined, baseSigned: false };
   const startIndex = parsed.base === undefined ? 0 : parsed.base.index + 1;
   const chainEnd = startIndex + chained.length - 1;
@@ -211,11 +213,37 @@ function checkCheckpoints(parsed: Parsed, chained: AuditEntry[], keys: Uint8Arra
   return signed;
 }
 
-function signatureProblem(cp: AuditCheckpoint, keys: Uint8Array[]): string | undefined {
-  const key = keys.find((k) => sameHash(keyId(k), cp.keyId));
+function signatureProblem(cp: AuditCheckpoint, keys: TrustedKey[]): string | undefined {
+  const key = keys.find((k) => sameHash(k.id, cp.keyId) && (k.validBelow === undefined || cp.index < k.validBelow));
   if (key === undefined) return `checkpoint at ${cp.index} is signed by an unknown key`;
-  if (!checkpointSignatureValid(cp, key)) return `checkpoint at ${cp.index} has an invalid signature`;
+  if (!checkpointSignatureValid(cp, key.publicKey)) return `checkpoint at ${cp.index} has an invalid signature`;
   return undefined;
+}
+
+interface TrustedKey {
+  publicKey: Uint8Array;
+  id: Uint8Array;
+  /** A handed-over key signs only checkpoints before the rotation entry that retired it. */
+  validBelow: number | undefined;
+}
+
+/**
+ * Key rotation: a 'key.rotated' entry (purpose 'sign') names the new key id and carries the previous public key. When
+ * the new key is trusted, the previous one becomes trusted for checkpoints before that entry. The entry itself is
+ * authentic only if a checkpoint of a trusted key covers it, which the head check enforces.
+ */
+function withHandovers(publicKeys: Uint8Array[], chained: AuditEntry[]): TrustedKey[] {
+  const keys: TrustedKey[] = publicKeys.map((publicKey) => ({ publicKey, id: keyId(publicKey), validBelow: undefined }));
+  for (let i = chained.length - 1; i >= 0; i--) {
+    const e = chained[i] as AuditEntry;
+    const previous = e.details['previousPublicKey'];
+    const next = e.details['keyId'];
+    if (e.type !== 'key.rotated' || e.details['purpose'] !== 'sign' || typeof previous !== 'string' || typeof next !== 'string') continue;
+    if (!/^[0-9a-f]{64}$/.test(previous) || !keys.some((k) => toHex(k.id) === next)) continue;
+    const publicKey = fromHex(previous);
+    keys.push({ publicKey, id: keyId(publicKey), validBelow: e.index });
+  }
+  return keys;
 }
 
 /** A validly signed head that the chain does not reach: say what most likely happened. */
