@@ -10,7 +10,7 @@ export type { LogFields, LoggerPort } from './logger.js';
 export type { RandomPort } from './random.js';
 export type { SchedulerPort, TimerHandle } from './scheduler.js';
 export type { StoragePort } from './storage.js';
-export type { PublishOptions, QoS, Transport, TransportFactory, TransportMessage, TransportOptions } from './transport.js';
+export type { PublishOptions, QoS, Transport, TransportFactory, TransportMessage, TransportOptions, TransportSecurity } from './transport.js';
 
 /** Everything the host gives the agent. Nothing else reaches the core. */
 export interface Ports {

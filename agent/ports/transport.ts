@@ -24,8 +24,17 @@ export interface TransportOptions {
   keepaliveSeconds?: number;
 }
 
+/** What the link actually protects, as the adapter knows it after connecting. */
+export interface TransportSecurity {
+  encrypted: boolean;
+  peerVerified: boolean;
+  /** Set when the owner of the device opted into an insecure link: the agent audits it at every connect. */
+  insecureReason?: string;
+}
+
 export interface Transport {
   readonly connected: boolean;
+  readonly security?: TransportSecurity;
   connect(): Promise<void>;
   /** Resolves on PUBACK for QoS 1; rejects with TrustError('TRANSPORT') when the link is down. */
   publish(topic: string, payload: Uint8Array, options: PublishOptions): Promise<void>;
