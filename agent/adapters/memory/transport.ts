@@ -1,18 +1,10 @@
 import { TrustError } from '../../errors.js';
-import type { PublishOptions, QoS, Transport, TransportMessage, TransportOptions } from '../../ports/transport.js';
+import type { PublishOptions, QoS, Transport, TransportMessage, TransportOptions, TransportSecurity } from '../../ports/transport.js';
 import { assertTopic, assertTopicFilter, topicMatches } from './topic-filter.js';
 
 export { topicMatches } from './topic-filter.js';
 
-/** What a transport can say about the security of its link; the agent audits a downgrade at every connect. */
-export interface TransportSecurity {
-  /** The link is encrypted (TLS) or never leaves the process. */
-  readonly encrypted: boolean;
-  /** The broker's identity was verified against a configured CA (or there is no network peer at all). */
-  readonly peerVerified: boolean;
-  /** Why the link is insecure, when it is; short and free of secrets. */
-  readonly insecureReason?: string;
-}
+export type { TransportSecurity } from '../../ports/transport.js';
 
 export interface InsecureConnectEvent {
   clientId: string;
