@@ -121,6 +121,15 @@ describe('collection gate', () => {
     expect(JSON.stringify(out)).not.toMatch(/hall|bed|kitchen/);
   });
 
+  it('a wall clock jumping back by more than a window restarts aggregation instead of dropping everything', async () => {
+    const { engine } = await engineFor('fitness-tracker');
+    await engine.applyPatch({ manifestReviewed: true, categories: { activity: { setting: 'minimised' } } });
+    engine.collect('activity', { steps: 10, calories: 1 }, T0 + 5 * HOUR);
+    const closed = engine.collect('activity', { steps: 20, calories: 2 }, T0);
+    expect(closed).toEqual([expect.objectContaining({ at: T0 + 6 * HOUR, data: { steps: 10, calories: 1 } })]);
+    expect(engine.flushWindows(T0 + HOUR)).toEqual([expect.objectContaining({ at: T0 + HOUR, data: { steps: 20, calories: 2 } })]);
+  });
+
   it('sleep: per-night minutes per stage, the night closing at noon UTC', async () => {
     const { engine } = await engineFor('fitness-tracker');
     await engine.applyPatch({ manifestReviewed: true, categories: { sleep: { setting: 'minimised' } } });

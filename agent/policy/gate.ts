@@ -137,12 +137,14 @@ export class Gate {
     const category = plan.def.name;
     const out: GateOutput[] = [];
     let window = this.windows.get(category);
-    if (window !== undefined && at < window.start) {
-      // An older window was already reported: adding to it would rewrite a sent summary.
+    if (window !== undefined && at < window.start && at >= window.start - rule.windowMs) {
+      // A late reading for the window just reported: adding it would rewrite a sent summary.
       this.counters.drop(category, 'late-for-window');
       return out;
     }
-    if (window !== undefined && at >= window.end) {
+    // Later than the open window, or so much earlier that the wall clock must have jumped back: close and restart,
+    // rather than drop everything until the clock catches up again.
+    if (window !== undefined && (at >= window.end || at < window.start)) {
       this.windows.delete(category);
       this.close(category, window, out);
       window = undefined;
