@@ -194,7 +194,7 @@ async function connect(args: ParsedArgs, keyFile: OwnerKeyFile, deviceId: string
   if (url === undefined) throw new TrustError('INVALID_ARGUMENT', 'give --broker URL (or set TA_BROKER)');
   const ca = args.flags['ca'] === undefined ? undefined : await readFile(args.flags['ca']);
   const transport = nodeMqttTransport({
-    url, logger: nodeLogger({ level: 'warn' }), allowInsecureTransport: args.switches.has('insecure'), ...(ca === undefined ? {} : { ca: new Uint8Array(ca) }),
+    url, logger: nodeLogger({ level: 'warn' }), maxIncomingPayloadBytes: 4 * 1024 * 1024, allowInsecureTransport: args.switches.has('insecure'), ...(ca === undefined ? {} : { ca: new Uint8Array(ca) }),
   });
   return createCompanion({
     transport, ownerKeys: keyFile.keys, deviceId, clock: systemClock(), scheduler: nodeScheduler({ unref: false }),

@@ -252,6 +252,15 @@ describe('data rights', () => {
   });
 });
 
+describe('reply bound', () => {
+  it('refuses a result too large for one reply, with OVERSIZED', async () => {
+    const { device, companion } = await pairedDevice({ maxReplyBytes: 400 });
+    expect((await rejectionOf(companion.exportData())).code).toBe('OVERSIZED');
+    expect((await companion.getState()).outcome).toBe('accepted');
+    await Promise.all([companion.close(), device.transport.close()]);
+  });
+});
+
 describe('offline delivery', () => {
   it('applies a request queued while the device was offline if still fresh, rejects it as expired otherwise', async () => {
     const { device, companion } = await pairedDevice({ limits: { maxSkewMs: 1_000 } });

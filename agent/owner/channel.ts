@@ -61,7 +61,7 @@ export class OwnerChannel {
   private constructor(private readonly options: OwnerChannelOptions, private readonly owners: OwnerStore, private readonly nonces: NonceCache) {
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
     this.limiter = new FailureLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
-    this.maxReplyBytes = options.maxReplyBytes ?? 256 * 1024;
+    this.maxReplyBytes = options.maxReplyBytes ?? 192 * 1024; // under the 256 KiB a default Node transport accepts
     this.pairing = new PairingHandler({
       ...options, owners, publish: (topic, payload) => this.publish(topic, payload, false), publishState: () => this.publishState(),
     }, options.maxPairingAttempts ?? 5);

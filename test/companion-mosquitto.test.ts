@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryLogger } from '../agent/adapters/memory/logger.js';
+import { nodeMqttTransport } from '../agent/adapters/node/mqtt.js';
+import { generateIdentity } from '../agent/crypto/keys.js';
+import { OwnerChannel } from '../agent/owner/channel.js';
+import { runCompanionCli } from '../companion/cli.js';
+import { describeMosquitto, startMosquitto, type MosquittoBroker } from './helpers/mosquitto.js';
+import { fileStorage, PreferenceActions, silentLogger, testClock } from './owner-support.js';
+
+describeMosquitto('owner channel and companion CLI over Mosquitto with TLS', () => {
+  let broker: MosquittoBroker;
+  beforeAll(async () => { broker = await startMosquitto({ tls: true }); });
+  afterAll(async () => { await broker?.stop(); });
+
+  it('pairs, changes a preference and reads the signed state through the real adapter', async () => {
+    const identity = generateIdentity();
+    const actions = new PreferenceActions();
+    const channel = await OwnerChannel.create({
+      deviceId: 'mosq-1', deviceType: 'thermostat', identity: () => identity, actions, clock: testClock(), storage: (await fileStorage()).storage, logger: silentLogger,
+    });
+    const link = nodeMqttTransport({ url: broker.url, ca: broker.caPem, logger: memoryLogger() })({ clientId: 'mosq-1', cleanSession: false });
+    await link.connect();
+    await channel.attach(link);
+    const dir = await mkdtemp(join(tmpdir(), 'companion-mosq-'));
+    await writeFile(join(dir, 'ca.pem'), broker.caPem);
+    let out = '';
+    const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
+    const common = ['--broker', broker.url, '--ca', join(dir, 'ca.pem'), '--key-file', join(dir, 'owner.json'), '--timeout', '5000'];
+    expect(await runCompanionCli(['pair', channel.openPairingWindow(60_000).payload, ...common], io)).toBe(0);
+    expect(await runCompanionCli(['set', '--patch', '{"occupancy":"full"}', ...common, '--json'], io)).toBe(0);
+    expect(actions.prefs.occupancy).toBe('full');
+    out = '';
+    expect(await runCompanionCli(['get', ...common, '--json'], io)).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ ok: true, result: { version: 1, enforced: { settings: { occupancy: 'full' } } } });
+    // Plaintext to a TLS-only setup is refused unless asked for by name.
+    out = '';
+    expect(await runCompanionCli(['get', ...common.map((a) => a.replace('mqtts:', 'mqtt:')), '--json'], io)).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, code: 'INSECURE_TRANSPORT' });
+    await link.close();
+  });
+});
