@@ -122,7 +122,7 @@ describe('owner preferences', () => {
     await first.engine.applyPatch({ manifestReviewed: true, categories: { door: { setting: 'minimised', retentionMs: HOUR } } });
     const token = first.engine.collect('access', { action: 'lock', method: 'app', userId: 'bob-77', userName: 'Bob' }, T0)[0]?.data.userId;
     const second = await engineFor('smart-lock', storage);
-    expect(second.engine.startup).toEqual({ created: false, recoveredCorrupt: false, update: undefined });
+    expect(second.engine.startup).toEqual({ created: false, recoveredCorrupt: false, update: undefined, purges: [] });
     expect(second.engine.currentVersion()).toBe(2);
     expect(second.engine.manifest()).toEqual(first.engine.manifest());
     expect(second.engine.collect('access', { action: 'lock', method: 'app', userId: 'bob-77', userName: 'Bob' }, T0)[0]?.data.userId).toBe(token);
@@ -136,6 +136,8 @@ describe('owner preferences', () => {
     await storage.writeAtomic(PREFERENCES_FILE, new Uint8Array([0xa1, 0x61, 0x76, 0xff, 0x00]));
     const second = await engineFor('thermostat', storage);
     expect(second.engine.startup.recoveredCorrupt).toBe(true);
+    expect(second.engine.startup.purges.map((p) => p.category)).toEqual(['comfort', 'occupancy', 'labels']);
+    expect(second.engine.startup.purges.every((p) => p.scope === 'all' && p.reason === 'withdrawn')).toBe(true);
     expect(second.engine.collect('comfort', { setting: 'away' }, T0)).toEqual([]);
     expect(second.engine.manifest().manifestReviewed).toBe(false);
   });

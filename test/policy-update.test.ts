@@ -136,6 +136,7 @@ describe('registry updates: no silent change of terms', () => {
       narrowed: ['access'],
       purges: [{ category: 'access', scope: 'all', maxAgeMs: 2 * DAY, reason: 'retention' }],
     });
+    expect(rebooted.startup.purges).toEqual(rebooted.startup.update?.purges);
     expect(rebooted.collect('door', { open: true, forced: false }, T0)[0]?.data).toEqual({ open: true });
     expect(rebooted.manifest().categories.find((c) => c.name === 'lock-state')?.setting).toBe('local');
     // a second boot with the same firmware is quiet

@@ -49,6 +49,11 @@ export interface StartupInfo {
   recoveredCorrupt: boolean;
   /** The registry differs from the one the stored preferences were made under (firmware update). */
   update: UpdateResult | undefined;
+  /**
+   * Purges the store must carry out before accepting readings: those of `update`, or, after a corrupt preference
+   * file, everything of every category the restored defaults do not collect (what the lost settings allowed is unknown).
+   */
+  purges: PurgeOrder[];
 }
 
 export interface PolicyEngine {
@@ -82,7 +87,7 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
 }
 
 class Engine implements PolicyEngine {
-  startup: StartupInfo = { created: false, recoveredCorrupt: false, update: undefined };
+  startup: StartupInfo = { created: false, recoveredCorrupt: false, update: undefined, purges: [] };
   private state: PreferenceState;
   private readonly counterSet = new CounterSet();
   private readonly gate = new Gate(this.counterSet);
@@ -96,8 +101,12 @@ class Engine implements PolicyEngine {
     if (stored === undefined || stored === 'corrupt') {
       if (stored === 'corrupt') this.options.logger.error('policy preferences unreadable; privacy-protective defaults restored');
       await savePreferences(this.options.storage, this.state);
-      this.startup = { created: stored === undefined, recoveredCorrupt: stored === 'corrupt', update: undefined };
-      this.gate.setPlans(this.compile(this.current, this.state), []);
+      const plans = this.compile(this.current, this.state);
+      const purges: PurgeOrder[] = stored === 'corrupt'
+        ? [...plans.values()].filter((p) => p.effective === 'off').map((p) => ({ category: p.def.name, scope: 'all', reason: 'withdrawn' }))
+        : [];
+      this.startup = { created: stored === undefined, recoveredCorrupt: stored === 'corrupt', update: undefined, purges };
+      this.gate.setPlans(plans, []);
       return;
     }
     if (stored.deviceType !== this.current.deviceType) {
@@ -115,6 +124,7 @@ class Engine implements PolicyEngine {
     this.gate.setPlans(this.compile(this.current, this.state), []);
     if (stored.registryVersion !== this.current.version || stateChanged) {
       this.startup.update = this.updateResult({ version: this.state.version, changed, purges }, diff);
+      this.startup.purges = purges;
     }
   }
 
