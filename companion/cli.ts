@@ -8,6 +8,9 @@ import { toHex } from '../agent/crypto/keys.js';
 import { TrustError } from '../agent/errors.js';
 import { decodePairingPayload } from '../agent/owner/pairing.js';
 import type { AcceptedReply } from '../agent/owner/replies.js';
+import { privacyLabelText } from '../agent/audit/label-text.js';
+import { manifestSummary as policyManifestSummary } from '../agent/policy/manifest.js';
+import type { Manifest } from '../agent/policy/manifest-types.js';
 import { createCompanion, type Companion } from './client.js';
 import { parseArgs, patchFromArgs, type ParsedArgs } from './cli-args.js';
 import { describe, manifestSummary, toJsonable } from './cli-format.js';
@@ -107,11 +110,13 @@ async function runDeviceAction(action: string, companion: Companion, args: Parse
   switch (action) {
     case 'manifest': {
       const manifest = await companion.manifest(options);
-      return print(io, args, manifest, `Signed privacy manifest of ${companion.deviceId} (signature verified)\n${describe(manifest, '  ')}`);
+      const text = isPolicyManifest(manifest) ? policyManifestSummary(manifest) : describe(manifest, '  ');
+      return print(io, args, manifest, `Signed privacy manifest of ${companion.deviceId} (signature verified)\n${text}${text.endsWith('\n') ? '' : '\n'}`);
     }
     case 'label': {
       const manifest = await companion.manifest(options);
-      return print(io, args, manifest, manifestSummary(manifest));
+      const text = isPolicyManifest(manifest) ? privacyLabelText(manifest) : manifestSummary(manifest);
+      return print(io, args, manifest, `${text}${text.endsWith('\n') ? '' : '\n'}`);
     }
     case 'get': return printReply(io, args, await companion.getState(options));
     case 'set': {
@@ -150,6 +155,12 @@ async function printReply(io: Io, args: ParsedArgs, reply: AcceptedReply, export
     + (verifiedReceipt === undefined ? '' : `  receipt (signed by the device):\n${describe(verifiedReceipt, '    ')}`)
     + (exported === undefined ? '' : `  exported data:\n${describe(tryCbor(exported), '    ')}`);
   return print(io, args, summary, human);
+}
+
+/** The policy module's manifest (format 1); anything else is shown field by field rather than guessed at. */
+function isPolicyManifest(value: unknown): value is Manifest {
+  const m = value as Partial<Manifest> | null;
+  return m !== null && typeof m === 'object' && m.format === 1 && Array.isArray(m.categories) && typeof m.protection === 'object';
 }
 
 function verifyQuiet(receipt: Uint8Array): unknown {

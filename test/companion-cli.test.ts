@@ -38,6 +38,23 @@ describe('companion CLI', () => {
     expect(() => patchFromArgs([], undefined, false)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
+  it('prints the privacy label and summary of a real policy manifest', async () => {
+    const { engineFor } = await import('./policy-support.js');
+    const { engine } = await engineFor('thermostat');
+    const deviceId = `cli-label-${process.pid}`;
+    const device = await startDevice(broker.url, deviceId);
+    await device.transport.publish(topics.manifest(deviceId), signDocument(await engine.manifest(), device.identity().signSecretKey), { qos: 1, retain: true });
+    const dir = await mkdtemp(join(tmpdir(), 'companion-label-'));
+    const common = ['--broker', broker.url, '--insecure', '--key-file', join(dir, 'owner.json'), '--timeout', '5000'];
+    expect((await cli(['pair', device.channel.openPairingWindow(60_000).payload, ...common])).code).toBe(0);
+    const label = await cli(['label', ...common]);
+    expect(label.out).toContain('PRIVACY LABEL');
+    const manifest = await cli(['manifest', ...common]);
+    expect(manifest.out).toContain('signature verified');
+    expect(manifest.out).toContain('| data | sensitivity |');
+    await device.transport.close();
+  });
+
   it('pairs, shows the manifest, sets, erases with a verifiable receipt, exports and transfers', async () => {
     const deviceId = `cli-${process.pid}`;
     const device = await startDevice(broker.url, deviceId);
