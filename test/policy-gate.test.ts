@@ -29,7 +29,7 @@ describe('collection gate', () => {
 
   it('rejects unknown categories, wrong types, missing and extra fields, and counts them', async () => {
     const { engine } = await engineFor('thermostat');
-    expectCode(() => engine.collect('weather', { temperatureC: 1 }, T0), 'INVALID_READING', /unknown category/);
+    expectCode(() => engine.collect('weather', { temperatureC: 1 }, T0), 'INVALID_READING', /unknown category 'weather'/);
     expectCode(() => engine.collect('climate', { temperatureC: '21', humidityPct: 40 }, T0), 'INVALID_READING', /temperatureC/);
     expectCode(() => engine.collect('climate', { temperatureC: 21 }, T0), 'INVALID_READING', /humidityPct/);
     expectCode(() => engine.collect('climate', { temperatureC: 21, humidityPct: 40, mac: 'aa:bb' }, T0), 'INVALID_READING', /registry does not define/);

@@ -36,7 +36,9 @@ export class Gate {
     const plan = this.plans.get(category);
     if (plan === undefined) {
       this.counters.reject(UNKNOWN_CATEGORY);
-      throw new TrustError('INVALID_READING', 'unknown category');
+      // Echo the name only when it looks like a category name: the caller's string could be anything.
+      const shown = typeof category === 'string' && /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(category) ? ` '${category}'` : '';
+      throw new TrustError('INVALID_READING', `unknown category${shown}`);
     }
     const reading = this.validate(plan, data, at);
     if (plan.offReason !== undefined) {
