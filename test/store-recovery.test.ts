@@ -34,7 +34,8 @@ describe.each(['memory', 'node'] as const)('recovery on %s storage', (kind) => {
     const sizes = await Promise.all(segments.map(async (name) => ((await kit.storage.read(name)) ?? new Uint8Array()).length));
     const victim = segments[sizes.indexOf(Math.max(...sizes))] ?? '';
     const bytes = (await kit.storage.read(victim)) ?? new Uint8Array();
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     await kit.storage.writeAtomic(victim, bytes);
 
     store = await kit.open();
@@ -94,7 +95,7 @@ describe.each(['memory', 'node'] as const)('recovery on %s storage', (kind) => {
     await store.acknowledge((await store.nextBatch(2)).map((r) => r.id));
     await store.close();
     const acks = (await kit.storage.read('store/acks')) ?? new Uint8Array();
-    acks[3] ^= 1;
+    acks[3] = (acks[3] ?? 0) ^ 1;
     await kit.storage.writeAtomic('store/acks', Uint8Array.from([...acks, 1, 2, 3])); // plus a torn tail
     store = await kit.open();
     expect((await store.nextBatch(5)).map((r) => r.data)).toEqual([{ a: 1 }]);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { TrustError } from '../../errors.js';
@@ -55,7 +56,8 @@ export function nodeFileStorage(rootDir: string): NodeFileStorage {
       let file: FileHandle;
       try {
         if (create) await mkdir(dirname(path), { recursive: true });
-        file = await open(path, create ? 'a' : 'r+');
+        // Always O_APPEND: a cached handle may serve a later append, which must land at the end.
+        file = await open(path, create ? 'a' : constants.O_WRONLY | constants.O_APPEND);
       } catch (cause) {
         if (!create && (cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw storageError('open', cause);
