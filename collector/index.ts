@@ -95,6 +95,10 @@ const REASON_BY_CODE: Partial<Record<TrustErrorCode, RejectReason>> = {
   HEADER_MISMATCH: 'mismatch',
 };
 
+function replayKey(parsed: ParsedEnvelope): string {
+  return `${toHex(parsed.header.senderKeyId)}:${toHex(parsed.header.sessionId)}`;
+}
+
 interface RecipientKey {
   secretKey: Uint8Array;
   id: string;
@@ -153,8 +157,9 @@ export function createCollector(options: CollectorOptions): Collector {
       throw new TrustError('HEADER_MISMATCH', 'envelope arrived on a topic of another device');
     }
     const session = toHex(parsed.header.sessionId);
-    // Only authenticated envelopes are ever recorded, so a forged one cannot burn a sequence number.
-    if (replays.seen(device.deviceId, session, parsed.header.seq)) throw new TrustError('REPLAY', 'envelope already accepted');
+    // Only authenticated envelopes are ever recorded, so a forged one cannot burn a sequence number. The sender
+    // key is part of the replay key: a device whose key was rotated starts a new sequence space.
+    if (replays.seen(device.deviceId, replayKey(parsed), parsed.header.seq)) throw new TrustError('REPLAY', 'envelope already accepted');
     const shared = sharedKeys.get(parsed.suite, device.boxPublicKey, recipient.secretKey, recipient.id);
     const opened = openParsedEnvelope(parsed, shared, { deviceId: place.deviceId, stream: place.rest });
     return { parsed, opened, session };
@@ -194,7 +199,7 @@ export function createCollector(options: CollectorOptions): Collector {
     try {
       const receivedAt = options.now();
       const { parsed, opened, session } = open(topic, payload);
-      replays.record(opened.deviceId, session, parsed.header.seq);
+      replays.record(opened.deviceId, replayKey(parsed), parsed.header.seq);
       return deliver(opened, session, receivedAt);
     } catch (error) {
       const code: TrustErrorCode = isTrustError(error) ? error.code : 'MALFORMED';

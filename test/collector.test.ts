@@ -128,6 +128,16 @@ describe('keys and devices', () => {
     expect(world.delivered).toHaveLength(2);
   });
 
+  it('a rotated device key starts a new sequence space, even within the same boot session', () => {
+    const world = makeWorld();
+    const before = world.device('thermo-1');
+    expect(world.collector.ingest(TOPIC, before.sealer.seal('telemetry', readings(before, 0, 1), T0)).ok).toBe(true);
+    // Ownership transfer rotates the identity; the agent keeps its session id and a new Sealer starts at seq 0.
+    const after = world.device('thermo-1', before.sealer.sessionId);
+    expect(world.collector.ingest(TOPIC, after.sealer.seal('telemetry', readings(before, 1, 1), T0)).ok).toBe(true);
+    expect(world.delivered).toHaveLength(2);
+  });
+
   it('a removed device key no longer opens anything', () => {
     const world = makeWorld();
     const device = world.device('thermo-1');

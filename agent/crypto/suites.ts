@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import { TrustError } from '../errors.js';
+import { toHex } from './keys.js';
 
 /**
  * The crypto suite registry (R7, crypto agility). An envelope names its suite by a small integer `alg`; the
@@ -112,7 +113,7 @@ export class SharedKeyCache {
   }
 
   get(suite: CryptoSuite, theirPublicKey: Uint8Array, mySecretKey: Uint8Array, mySecretId: string): Uint8Array {
-    const key = `${suite.id}:${mySecretId}:${hexOf(theirPublicKey)}`;
+    const key = `${suite.id}:${mySecretId}:${toHex(theirPublicKey)}`;
     const hit = this.entries.get(key);
     if (hit !== undefined) {
       // Re-insert to mark as recently used (Map keeps insertion order).
@@ -138,10 +139,4 @@ function checkLength(bytes: Uint8Array, length: number, name: string): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
     throw new TrustError('INVALID_ARGUMENT', `${name} must be ${length} bytes`);
   }
-}
-
-function hexOf(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
 }

@@ -12,11 +12,8 @@ import type { EnvelopeTemplate } from '../codec/envelope-wire.js';
 import { encodeCbor } from '../codec/cbor.js';
 import { keyId, toHex, type DeviceIdentity } from '../crypto/keys.js';
 import { ALG_X25519_XSALSA20_POLY1305, DEFAULT_SUITES, type CryptoSuite, type SuiteRegistry } from '../crypto/suites.js';
-import { TrustError, assertBytes, assertString } from '../errors.js';
-
-function checkTs(ts: number): void {
-  if (!Number.isSafeInteger(ts) || ts < 0) throw new TrustError('INVALID_ARGUMENT', 'ts must be unsigned integer milliseconds');
-}
+import { TrustError, assertBytes } from '../errors.js';
+import { assertDeviceId } from '../topics.js';
 
 export interface SealerOptions {
   /** Only the box half of the identity is used. */
@@ -60,7 +57,7 @@ export class Sealer {
   private nonceOffset = 0;
 
   constructor(options: SealerOptions) {
-    assertString(options.deviceId, 'deviceId', ENVELOPE_LIMITS.maxNameLength);
+    assertDeviceId(options.deviceId);
     assertBytes(options.sessionId, 'sessionId', SESSION_ID_BYTES);
     assertBytes(options.identity?.boxKeyId, 'identity.boxKeyId', 8);
     this.suite = (options.suites ?? DEFAULT_SUITES).get(options.alg ?? ALG_X25519_XSALSA20_POLY1305);
@@ -167,4 +164,8 @@ export class Sealer {
     assertBytes(recipientPublicKey, 'recipientPublicKey', this.suite.publicKeyLength);
     return { keyId: keyId(recipientPublicKey), sharedKey: this.suite.precompute(recipientPublicKey, this.secretKey) };
   }
+}
+
+function checkTs(ts: number): void {
+  if (!Number.isSafeInteger(ts) || ts < 0) throw new TrustError('INVALID_ARGUMENT', 'ts must be unsigned integer milliseconds');
 }
