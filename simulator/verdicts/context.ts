@@ -1,0 +1,75 @@
+import { DEFAULT_HOME, DEFAULT_HOUSEHOLD, type DeviceType, type GeoPoint, type HouseholdMember } from '../models/types.js';
+import { modelFor } from '../scenario/devices.js';
+import type { Evidence, Verdict } from './evidence.js';
+import { buildTimeline, clockSlack, type Timeline } from './timeline.js';
+
+/** What every verdict needs, computed once. */
+export interface CheckContext {
+  evidence: Evidence;
+  timeline: Timeline;
+  bound: number;
+  types: Map<string, DeviceType>;
+  slack: Map<string, number>;
+  household: readonly HouseholdMember[];
+  home: GeoPoint;
+  /** Raw GPS points per tracker, replayed from its model on first use. */
+  rawLocations: Map<string, Map<number, { lat: number; lon: number; trackId: string }>>;
+}
+
+export function createContext(evidence: Evidence): CheckContext {
+  const { scenario } = evidence;
+  return {
+    evidence,
+    timeline: buildTimeline(scenario),
+    bound: scenario.enforcementBoundMs,
+    types: new Map(scenario.devices.map((d) => [d.id, d.type])),
+    slack: new Map(scenario.devices.map((d) => [d.id, clockSlack(scenario, d.id)])),
+    household: evidence.household ?? DEFAULT_HOUSEHOLD,
+    home: evidence.home ?? scenario.home ?? DEFAULT_HOME,
+    rawLocations: new Map(),
+  };
+}
+
+/** Collects violations for one verdict and turns them into the verdict. */
+export class Tally {
+  checked = 0;
+  violations = 0;
+  first: unknown;
+  readonly details: Record<string, number | string> = {};
+
+  violation(record: unknown, why: string): void {
+    this.violations++;
+    this.details[why] = (Number(this.details[why]) || 0) + 1;
+    if (this.first === undefined) this.first = { why, record };
+  }
+
+  verdict(id: string, title: string, what: string, extraFailure?: string): Verdict {
+    const vacuous = this.checked === 0;
+    const pass = this.violations === 0 && !vacuous && extraFailure === undefined;
+    const summary = extraFailure ?? (vacuous ? `nothing to check: no ${what} in the evidence`
+      : this.violations === 0 ? `${this.checked} ${what} checked, all compliant`
+      : `${this.violations} of ${this.checked} ${what} violate`);
+    const verdict: Verdict = { id, title, pass, checked: this.checked, violations: this.violations, summary };
+    if (this.first !== undefined) verdict.firstOffending = this.first;
+    if (Object.keys(this.details).length > 0) verdict.details = this.details;
+    return verdict;
+  }
+}
+
+/** The raw GPS point the tracker's model produced at `at` (undefined when there was none, e.g. clock skew). */
+export function rawLocationAt(ctx: CheckContext, deviceId: string, at: number): { lat: number; lon: number; trackId: string } | undefined {
+  let points = ctx.rawLocations.get(deviceId);
+  if (!points) {
+    points = new Map();
+    const { scenario } = ctx.evidence;
+    const device = scenario.devices.find((d) => d.id === deviceId);
+    if (device?.type === 'fitness-tracker') {
+      const model = modelFor(scenario, device, ctx.evidence.household);
+      for (const r of model.step(scenario.startMs, Math.max(ctx.evidence.runEndMs, scenario.endMs))) {
+        if (r.category === 'location') points.set(r.at, r.data as { lat: number; lon: number; trackId: string });
+      }
+    }
+    ctx.rawLocations.set(deviceId, points);
+  }
+  return points.get(at);
+}
