@@ -1,14 +1,15 @@
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../agent/errors.js';
 import { formatDuration, parseDuration } from '../simulator/scenario/duration.js';
 import { loadScenarioFile, parseScenario, type ScenarioIssue } from '../simulator/scenario/loader.js';
 import { SCENARIO_SCHEMA } from '../simulator/scenario/schema.js';
 
-const DIR = join(import.meta.dirname, '..', 'simulator', 'scenarios');
-const SCHEMA_FILE = join(import.meta.dirname, '..', 'simulator', 'schema', 'scenario.schema.json');
+const DIR = fileURLToPath(new URL('../simulator/scenarios', import.meta.url));
+const SCHEMA_FILE = fileURLToPath(new URL('../simulator/schema/scenario.schema.json', import.meta.url));
 
 function issuesOf(text: string): ScenarioIssue[] {
   const result = parseScenario(text);
