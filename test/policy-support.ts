@@ -4,14 +4,22 @@ import { mkdtemp, mkdir, readFile, writeFile, rename, appendFile, truncate, rm, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import nacl from 'tweetnacl';
+import { afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { ClockPort, LoggerPort, StoragePort } from '../agent/ports/index.js';
 import { createPolicyEngine, registryFor, type PolicyEngine, type Registry } from '../agent/policy/index.js';
 
 nacl.setPRNG((target, length) => target.set(randomBytes(length)));
 
+const tempDirs: string[] = [];
+// Registered once per test file that imports this module (vitest isolates files).
+afterAll(async () => {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 export async function tempStorage(): Promise<StoragePort & { dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'policy-'));
+  const dir = await mkdtemp(join(tmpdir(), 'policy-test-'));
+  tempDirs.push(dir);
   const path = (name: string): string => join(dir, name);
   return {
     dir,
