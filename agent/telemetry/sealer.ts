@@ -40,6 +40,10 @@ export function newSessionId(): Uint8Array {
  * The shared key is agreed once here (and again only on `setRecipient`); each `seal` costs one CBOR encode,
  * one random nonce and one `box.after`. Every successful seal consumes one sequence number; a failed seal
  * consumes none.
+ *
+ * Keep one Sealer per (identity, session). A second Sealer for the same key and session must start at
+ * `firstSeq` = the first one's `nextSeq`: the collector refuses a repeated (key, session, seq) as a replay, and
+ * the readings in it would not be delivered even though the broker acknowledged the envelope.
  */
 export class Sealer {
   readonly deviceId: string;
