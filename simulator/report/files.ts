@@ -1,0 +1,46 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SimulationReport } from './model.js';
+
+/** Pretty JSON, stable key order as built (the report is deterministic for a seed apart from `runtime`). */
+export function reportToJson(report: SimulationReport): string {
+  return JSON.stringify(report, (_key, value: unknown) => (value instanceof Uint8Array ? `<${value.length} bytes>` : value), 2) + '\n';
+}
+
+export async function writeJsonReport(path: string, report: SimulationReport): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, reportToJson(report));
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c)
+    // XML 1.0 forbids most control characters even when escaped.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+}
+
+/** One test suite per scenario, one test case per verdict; a failing verdict is a <failure> with its evidence. */
+export function renderJunitXml(report: SimulationReport): string {
+  const failures = report.verdicts.filter((v) => !v.pass).length;
+  const time = ((report.runtime?.wallMs ?? 0) / 1000).toFixed(3);
+  const suite = escapeXml(`simulator.${report.scenario.name}`);
+  const cases = report.verdicts.map((v) => {
+    const open = `    <testcase classname="${suite}" name="${escapeXml(v.title)}" time="0">`;
+    if (v.pass) return `${open}\n      <system-out>${escapeXml(v.summary)}</system-out>\n    </testcase>`;
+    const body = JSON.stringify({ checked: v.checked, violations: v.violations, firstOffending: v.firstOffending, details: v.details }, null, 2);
+    return `${open}\n      <failure message="${escapeXml(v.summary)}" type="${escapeXml(v.id)}">${escapeXml(body)}</failure>\n    </testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="iot-trust-agent simulator" tests="${report.verdicts.length}" failures="${failures}" errors="0" time="${time}">`,
+    `  <testsuite name="${suite}" tests="${report.verdicts.length}" failures="${failures}" errors="0" skipped="0" time="${time}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+export async function writeJunitXml(path: string, report: SimulationReport): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, renderJunitXml(report));
+}
