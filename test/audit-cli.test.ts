@@ -6,7 +6,7 @@ import { toHex } from '../agent/crypto/keys.js';
 import { createPolicyEngine, registryFor } from '../agent/policy/index.js';
 import { AUDIT_FILE } from '../agent/audit/trail.js';
 import { runAuditCli } from '../cli/audit.js';
-import { deviceKeys, MapStorage, otherKeys, sampleTrail, StepClock } from './audit-support.js';
+import { deviceKeys, MapStorage, otherKeys, sampleTrail, StepClock, thermostat } from './audit-support.js';
 
 let dir: string;
 let trailFile: string;
@@ -96,5 +96,17 @@ describe('trust-agent audit label and report', () => {
     expect(await readFile(out, 'utf8')).toContain('<title>Privacy label: Smart lock</title>');
     await writeFile(join(dir, 'bad.json'), '{"x":1}');
     expect((await run(['label', join(dir, 'bad.json')])).code).toBe(1);
+  });
+
+  it('renders a self-assessment from an AssessmentInput file as Markdown or JSON', async () => {
+    const { input } = await thermostat();
+    const file = join(dir, 'input.json');
+    await writeFile(file, JSON.stringify(input));
+    const md = await run(['report', file]);
+    expect(md.code).toBe(0);
+    expect(md.out).toContain('| R14 | Security state and self-check | met |');
+    const json = await run(['report', file, '--json']);
+    expect(JSON.parse(json.out).rows).toHaveLength(14);
+    expect((await run(['report', join(dir, 'missing.json')])).code).toBe(1);
   });
 });

@@ -1,5 +1,9 @@
 import nacl from 'tweetnacl';
 import type { ClockPort } from '../agent/ports/clock.js';
+import { toHex } from '../agent/crypto/keys.js';
+import { createPolicyEngine, registryFor, type PolicyEngine } from '../agent/policy/index.js';
+import type { AssessmentInput } from '../agent/audit/assess-types.js';
+import { assessmentCategories, summarizeTrail } from '../agent/audit/report.js';
 import type { StoragePort } from '../agent/ports/storage.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from '../agent/audit/trail.js';
 
@@ -77,3 +81,48 @@ export async function sampleTrail(n: number, checkpointEvery = 4): Promise<{ tra
   }
   return { trail, bytes: trail.exportTrail(), storage };
 }
+
+const logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A thermostat's real policy engine and audit trail, and the input the agent would build from them. */
+export async function thermostat(): Promise<{ engine: PolicyEngine; trail: AuditTrail; input: AssessmentInput }> {
+  const clock = new StepClock();
+  const engine = await createPolicyEngine({ registry: registryFor('thermostat'), storage: new MapStorage(), clock, logger });
+  const { trail } = await openTrail(new MapStorage(), { clock, checkpointEvery: 4 });
+  await trail.record('agent.start', { version: '0.1.0', deviceType: 'thermostat', secure: true });
+  await trail.record('pairing', { ownerKeyId: '0011223344556677', result: 'paired' });
+  await engine.markManifestReviewed();
+  const change = await engine.applyPatch({ categories: { occupancy: { setting: 'minimised' } } });
+  await trail.record('consent.change', { category: 'occupancy', setting: 'minimised', version: change.version });
+  engine.collect('climate', { temperatureC: 21.3, humidityPct: 41 });
+  await trail.record('purge', { category: 'comfort', removed: 0, reason: 'withdrawn' });
+  const manifest = engine.manifest();
+  const now = clock.now();
+  const input: AssessmentInput = {
+    generatedAt: now,
+    device: { id: 'thermo-1', type: 'thermostat', agentVersion: '0.1.0' },
+    transport: { tls: true, insecureAllowed: false, connected: true },
+    keys: { identityPresent: true, boxKeyId: 'aa00aa00aa00aa00', signKeyId: toHex(deviceKeys.publicKey.subarray(0, 8)), recipientKeyId: 'bb00bb00bb00bb00' },
+    owner: { paired: true, ownerKeyId: '0011223344556677' },
+    policy: {
+      registryVersion: engine.registry().version,
+      preferencesVersion: engine.currentVersion(),
+      manifestHash: manifest.contentHash,
+      manifestPublished: true,
+      firstRunReviewed: manifest.manifestReviewed,
+      categories: assessmentCategories(manifest),
+      counters: engine.counters() as AssessmentInput['policy']['counters'],
+    },
+    store: {
+      records: 1, queued: 1, bytes: 200, maxBytes: 8 << 20, maxRecords: 200_000,
+      dropped: { overflow: 0, expired: 0, purged: 0, expiredUnsent: 0 },
+      lastSweepAt: now - 1000, sweepIntervalMs: 60_000, epochsLive: 1, encryptedAtRest: true, durability: 'group', overflowRule: 'drop oldest',
+    },
+    telemetry: { algorithm: 'x25519-xsalsa20poly1305', supportedAlgorithms: ['x25519-xsalsa20poly1305'], endToEnd: true, published: 1 },
+    commands: { accepted: 1, rejected: { BAD_SIGNATURE: 2 }, rateLimited: 0, signedOnly: true, listeningSockets: 0 },
+    rights: { erase: true, eraseCategory: true, export: true, transfer: true, receiptsIssued: 0, signedReceipts: true },
+    audit: summarizeTrail(trail, { maxEntries: 2000, verifyWith: deviceKeys.publicKey }),
+  };
+  return { engine, trail, input };
+}
+

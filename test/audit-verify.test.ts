@@ -150,15 +150,17 @@ describe('verifyTrail: tampering is caught and named', () => {
     expect(verify(new Uint8Array(0)).verifiedEntries).toBe(0);
   });
 
-  it('any single-byte change to the export is detected', () => {
+  it('any single-byte change to the export is detected', async () => {
+    // A short trail with two checkpoints keeps each run to two signature checks; every frame kind is still present.
+    const { bytes: small } = await sampleTrail(6, 3);
     fc.assert(
-      fc.property(fc.nat(pristine.length - 1), fc.integer({ min: 1, max: 255 }), (offset, xor) => {
-        const bytes = pristine.slice();
+      fc.property(fc.nat(small.length - 1), fc.integer({ min: 1, max: 255 }), (offset, xor) => {
+        const bytes = small.slice();
         bytes[offset] = (bytes[offset] ?? 0) ^ xor;
         const result = verify(bytes);
         return !result.ok && result.firstBreak !== undefined;
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
   });
 });
