@@ -28,6 +28,7 @@ describe('self-assessment', () => {
     expect(row(report, 'R2').evidence.join('\n')).toContain(`#${consent.index} ${toHex(consent.hash).slice(0, 16)}`);
     const head = trail.head()!;
     expect(row(report, 'R12').evidence.join('\n')).toContain(toHex(head.hash));
+    expect(row(report, 'R12').evidence).toContain(`bound = ${trail.limits.maxEntries} entries`);
     expect(row(report, 'R5').evidence.join('\n')).toContain(new Date(input.store.lastSweepAt!).toISOString());
     const occupancy = engine.manifest().categories.find((c) => c.name === 'occupancy')!;
     expect(row(report, 'R4').evidence).toContain(`occupancy: ${occupancy.effectiveSetting} (${occupancy.level}), sent`);

@@ -121,7 +121,7 @@ export async function thermostat(): Promise<{ engine: PolicyEngine; trail: Audit
     telemetry: { algorithm: 'x25519-xsalsa20poly1305', supportedAlgorithms: ['x25519-xsalsa20poly1305'], endToEnd: true, published: 1 },
     commands: { accepted: 1, rejected: { BAD_SIGNATURE: 2 }, rateLimited: 0, signedOnly: true, listeningSockets: 0 },
     rights: { erase: true, eraseCategory: true, export: true, transfer: true, receiptsIssued: 0, signedReceipts: true },
-    audit: summarizeTrail(trail, { maxEntries: 2000, verifyWith: deviceKeys.publicKey }),
+    audit: summarizeTrail(trail, { verifyWith: deviceKeys.publicKey }),
   };
   return { engine, trail, input };
 }

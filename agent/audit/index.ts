@@ -14,6 +14,7 @@ export type {
   ComplianceRow, ComplianceStatus, SecurityState,
 } from './assess-types.js';
 export { assessmentCategories, complianceToJson, complianceToMarkdown, summarizeTrail } from './report.js';
+export type { SummarizeOptions } from './report.js';
 export { privacyLabelHtml } from './label-html.js';
 export { privacyLabelText } from './label-text.js';
 export { buildLabelModel, humanDuration } from './label-model.js';

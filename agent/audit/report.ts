@@ -39,12 +39,20 @@ export function complianceToMarkdown(report: ComplianceReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+export interface SummarizeOptions {
+  verifyWith?: Uint8Array;
+  /** @deprecated Ignored: the report cites the trail's own `limits`, the bound actually in force. */
+  maxEntries?: number;
+  /** @deprecated Ignored, as `maxEntries`. */
+  maxAgeMs?: number;
+}
+
 /**
  * The audit part of an AssessmentInput, read from the live trail. With `verifyWith` it checks the exported trail
  * against the device key (one signature check per checkpoint: about 0.2 s each in QuickJS, so the agent may skip
  * it there and rely on the chain); without it, the in-memory chain is trusted as opened.
  */
-export function summarizeTrail(trail: AuditTrail, options: { maxEntries: number; maxAgeMs?: number; verifyWith?: Uint8Array }): AssessmentAudit {
+export function summarizeTrail(trail: AuditTrail, options: SummarizeOptions = {}): AssessmentAudit {
   const entries = trail.entries();
   const latest: AssessmentAudit['latest'] = {};
   const counts: AssessmentAudit['counts'] = {};
@@ -61,8 +69,9 @@ export function summarizeTrail(trail: AuditTrail, options: { maxEntries: number;
     ...(head === undefined ? {} : { head: { index: head.index, hash: toHex(head.hash), at: head.at, signed: head.signed || result !== undefined } }),
     verified: result === undefined ? true : result.ok,
     ...(brk === undefined ? {} : { firstBreak: `${brk.kind} at entry ${brk.index}: ${brk.detail}` }),
-    maxEntries: options.maxEntries,
-    ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+    // The trail's own bound, so the report cannot cite a limit that is not in force.
+    maxEntries: trail.limits.maxEntries,
+    ...(trail.limits.maxAgeMs === undefined ? {} : { maxAgeMs: trail.limits.maxAgeMs }),
     latest,
     counts,
   };

@@ -47,6 +47,8 @@ export interface AuditTrail {
   rotateKey(signSecretKey: Uint8Array, signPublicKey: Uint8Array): Promise<void>;
   /** The whole trail as verifiable bytes; signs the head first when no checkpoint covers it yet. */
   exportTrail(): Uint8Array;
+  /** The retention bound in force (for the self-assessment's evidence). */
+  readonly limits: { maxEntries: number; maxAgeMs?: number };
   /** True when the last open found and cut a torn final frame (a crash between append and sync). */
   readonly recoveredTornTail: boolean;
   close(): Promise<void>;
@@ -168,6 +170,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   }
 
   const trail: AuditTrail = {
+    limits: { maxEntries, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) },
     get recoveredTornTail() {
       return torn;
     },
