@@ -1,7 +1,7 @@
 import nacl from 'tweetnacl';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
-import { concatBytes, crc32, readU32, writeU32 } from './crc32.js';
+import { crc32, readU32, writeU32 } from './crc32.js';
 
 /**
  * Segment framing: `[u32 length][u32 crc32(sealed)][sealed]`, sealed = nonce(24) || secretbox(CBOR body).
@@ -25,18 +25,39 @@ export interface RecordBody {
   data: Record<string, unknown>;
 }
 
+/**
+ * Nonces are random (never counters: a counter could repeat after a crash). Drawing them 64 at a time from the
+ * random port costs one host call instead of 64; a nonce is public, so holding a few spare ones is harmless.
+ */
+const NONCE_BATCH = 64;
+let noncePool = new Uint8Array(0);
+let nonceAt = 0;
+
+function nextNonce(): Uint8Array {
+  if (nonceAt + nacl.secretbox.nonceLength > noncePool.length) {
+    noncePool = nacl.randomBytes(nacl.secretbox.nonceLength * NONCE_BATCH);
+    nonceAt = 0;
+  }
+  const nonce = noncePool.subarray(nonceAt, nonceAt + nacl.secretbox.nonceLength);
+  nonceAt += nacl.secretbox.nonceLength;
+  return nonce;
+}
+
 export function sealFrame(body: RecordBody, key: Uint8Array): Uint8Array {
   const plain = encodeCbor({
     o: body.ord, s: body.session, q: body.seq, c: body.category, a: body.at, x: body.expiresAt,
     t: body.transmit, e: body.essential, d: body.data,
   });
-  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
-  const sealed = concatBytes([nonce, nacl.secretbox(plain, nonce, key)]);
-  if (sealed.length > MAX_SEALED) throw new TrustError('OVERSIZED', `record of ${sealed.length} bytes exceeds ${MAX_SEALED}`);
-  const header = new Uint8Array(FRAME_HEADER);
-  writeU32(header, 0, sealed.length);
-  writeU32(header, 4, crc32(sealed));
-  return concatBytes([header, sealed]);
+  const nonce = nextNonce();
+  const box = nacl.secretbox(plain, nonce, key);
+  const length = nonce.length + box.length;
+  if (length > MAX_SEALED) throw new TrustError('OVERSIZED', `record of ${length} bytes exceeds ${MAX_SEALED}`);
+  const frame = new Uint8Array(FRAME_HEADER + length);
+  frame.set(nonce, FRAME_HEADER);
+  frame.set(box, FRAME_HEADER + nonce.length);
+  writeU32(frame, 0, length);
+  writeU32(frame, 4, crc32(frame, FRAME_HEADER));
+  return frame;
 }
 
 export interface FrameSpan {

@@ -91,8 +91,7 @@ function pickVictim(ctx: StoreContext): Part | undefined {
 }
 
 function firstLive(part: Part): Entry | undefined {
-  for (const entry of part.entries) if (!entry.dead) return entry;
-  return undefined;
+  return part.gone ? undefined : part.entries[0];
 }
 
 /** Quarantined copies go when their epoch ends (segments) or after `quarantineKeepMs` (anything else). */

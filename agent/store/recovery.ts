@@ -2,7 +2,7 @@ import { scanAcks } from './ack-log.js';
 import { baseName, parseSegmentBase, type StoreContext } from './context.js';
 import { openFrame, scanSegment, type FrameSpan } from './frames.js';
 import { categoryTag, loadKeyFile, type EpochKey } from './sealed-files.js';
-import { epochKeyOf, type EpochState, type Entry, type Part } from './store-index.js';
+import { epochKeyOf, newPart, type EpochState, type Entry, type Part } from './store-index.js';
 
 /**
  * Rebuilds the index from disk at open. The rules (docs/storage.md, "Recovery"):
@@ -76,7 +76,7 @@ async function loadSegment(ctx: StoreContext, name: string, byPrefix: Map<string
   }
   const bytes = (await ctx.storage.read(name)) ?? new Uint8Array(0);
   const scan = scanSegment(bytes);
-  const part: Part = { name, number: parsed.part, epoch, bytes: 0, entries: [], hasEssential: false, gone: false };
+  const part = newPart(name, parsed.part, epoch);
   let good = 0;
   let damaged = scan.status === 'corrupt';
   for (const span of scan.frames) {
@@ -115,7 +115,7 @@ function openEntry(ctx: StoreContext, bytes: Uint8Array, span: FrameSpan, part: 
   return {
     ord: body.ord, session: body.session, seq: body.seq, category: body.category, at: body.at,
     expiresAt: body.expiresAt, transmit: body.transmit, essential: body.essential,
-    acked: false, dead: false, part, offset: span.offset, length: span.length,
+    acked: false, part, offset: span.offset, length: span.length,
   };
 }
 

@@ -16,8 +16,7 @@ export interface Entry {
   readonly transmit: boolean;
   readonly essential: boolean;
   acked: boolean;
-  /** Physically gone (epoch dropped, part evicted, category purged). */
-  dead: boolean;
+  /** The part holding the frame. An entry is gone exactly when its part is (see `isGone`). */
   part: Part;
   offset: number;
   length: number;
@@ -28,15 +27,27 @@ export interface Part {
   readonly number: number;
   readonly epoch: EpochState;
   bytes: number;
-  /** Entries die only with their whole part, so a part's entries are all live or all dead. */
+  /** Entries die only with their whole part, so a part's entries are all live or all gone. */
   readonly entries: Entry[];
   hasEssential: boolean;
+  /** Physically removed (epoch shredded, part evicted, category rewritten). */
   gone: boolean;
+  /** Entries still queued (transmit, unacknowledged) and acknowledged: killing a part is O(1). */
+  unsent: number;
+  acked: number;
 }
 
 export interface EpochState extends EpochKey {
   readonly tag: string;
   readonly parts: Part[];
+}
+
+export function isGone(entry: Entry): boolean {
+  return entry.part.gone;
+}
+
+export function newPart(name: string, number: number, epoch: EpochState): Part {
+  return { name, number, epoch, bytes: 0, entries: [], hasEssential: false, gone: false, unsent: 0, acked: 0 };
 }
 
 export function epochKeyOf(category: string, epoch: number): string {
@@ -55,10 +66,14 @@ export class StoreIndex {
   bytes = 0;
   queuedCount = 0;
   ackedLive = 0;
+  /** Gone entries still referenced by the id maps; the maps are rebuilt once these dominate. */
+  private goneInMaps = 0;
 
   addEntry(entry: Entry): void {
     entry.part.entries.push(entry);
     if (entry.essential) entry.part.hasEssential = true;
+    if (entry.acked) entry.part.acked++;
+    else if (entry.transmit) entry.part.unsent++;
     let seqs = this.bySession.get(entry.session);
     if (seqs === undefined) this.bySession.set(entry.session, (seqs = new Map()));
     seqs.set(entry.seq, entry);
@@ -80,35 +95,53 @@ export class StoreIndex {
   }
 
   find(id: RecordId): Entry | undefined {
-    return this.bySession.get(id.session)?.get(id.seq);
+    const entry = this.bySession.get(id.session)?.get(id.seq);
+    return entry === undefined || isGone(entry) ? undefined : entry;
   }
 
   markAcked(entry: Entry): void {
-    if (entry.acked || entry.dead) return;
+    if (entry.acked || isGone(entry)) return;
     entry.acked = true;
+    entry.part.acked++;
     this.ackedLive++;
-    if (entry.transmit) this.queuedCount--;
+    if (entry.transmit) {
+      entry.part.unsent--;
+      this.queuedCount--;
+    }
   }
 
-  /** Mark a part's entries dead; returns how many were live and how many of those were still queued. */
+  /**
+   * Forget a removed part in O(1): its entries become gone through `part.gone`, so a sweep costs what it
+   * removes in files, not in records. Returns how many records went and how many of those were still queued.
+   */
   killPart(part: Part): { live: number; unsent: number } {
-    let live = 0;
-    let unsent = 0;
-    for (const entry of part.entries) {
-      if (entry.dead) continue;
-      live++;
-      if (entry.acked) this.ackedLive--;
-      if (entry.transmit && !entry.acked) {
-        unsent++;
-        this.queuedCount--;
-      }
-      entry.dead = true;
-      this.bySession.get(entry.session)?.delete(entry.seq);
-    }
-    this.records -= live;
-    this.bytes -= part.bytes;
+    if (part.gone) return { live: 0, unsent: 0 };
+    const live = part.entries.length;
+    const unsent = part.unsent;
     part.gone = true;
+    this.records -= live;
+    this.queuedCount -= unsent;
+    this.ackedLive -= part.acked;
+    this.bytes -= part.bytes;
+    this.goneInMaps += live;
+    if (this.goneInMaps > 4096 && this.goneInMaps > this.records) this.rebuildIdMaps();
     return { live, unsent };
+  }
+
+  /** Amortised: runs when gone entries outnumber live ones, and costs the live ones. */
+  private rebuildIdMaps(): void {
+    this.bySession.clear();
+    for (const epoch of this.epochs.values()) {
+      for (const part of epoch.parts) {
+        if (part.gone) continue;
+        for (const entry of part.entries) {
+          let seqs = this.bySession.get(entry.session);
+          if (seqs === undefined) this.bySession.set(entry.session, (seqs = new Map()));
+          seqs.set(entry.seq, entry);
+        }
+      }
+    }
+    this.goneInMaps = 0;
   }
 
   /** Oldest-first queued entries, skipping those expired at `now`. */
@@ -118,7 +151,7 @@ export class StoreIndex {
     const out: Entry[] = [];
     for (let i = this.queueHead; i < this.queue.length && out.length < limit; i++) {
       const entry = this.queue[i];
-      if (entry !== undefined && !entry.dead && !entry.acked && entry.expiresAt > now) out.push(entry);
+      if (entry !== undefined && !isGone(entry) && !entry.acked && entry.expiresAt > now) out.push(entry);
     }
     return out;
   }
@@ -126,7 +159,7 @@ export class StoreIndex {
   private trimQueueHead(): void {
     while (this.queueHead < this.queue.length) {
       const head = this.queue[this.queueHead];
-      if (head !== undefined && !head.dead && !head.acked) break;
+      if (head !== undefined && !isGone(head) && !head.acked) break;
       this.queueHead++;
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
@@ -139,7 +172,7 @@ export class StoreIndex {
   ackedOrds(): number[] {
     const ords: number[] = [];
     for (const epoch of this.epochs.values()) {
-      for (const part of epoch.parts) for (const entry of part.entries) if (entry.acked && !entry.dead) ords.push(entry.ord);
+      for (const part of epoch.parts) if (!part.gone) for (const entry of part.entries) if (entry.acked) ords.push(entry.ord);
     }
     return ords;
   }
@@ -149,7 +182,7 @@ export class StoreIndex {
     const out: Entry[] = [];
     for (const epoch of this.epochs.values()) {
       if (category !== undefined && epoch.category !== category) continue;
-      for (const part of epoch.parts) for (const entry of part.entries) if (!entry.dead) out.push(entry);
+      for (const part of epoch.parts) if (!part.gone) out.push(...part.entries);
     }
     return out.sort((a, b) => a.ord - b.ord);
   }
@@ -164,6 +197,7 @@ export class StoreIndex {
     this.bytes = 0;
     this.queuedCount = 0;
     this.ackedLive = 0;
+    this.goneInMaps = 0;
   }
 }
 

@@ -120,7 +120,7 @@ class DurableStore implements Store {
       const ords: number[] = [];
       for (const id of ids) {
         const entry = id !== null && typeof id === 'object' ? this.ctx.index.find(id) : undefined;
-        if (entry === undefined || entry.acked || entry.dead || !entry.transmit) continue;
+        if (entry === undefined || entry.acked || !entry.transmit) continue;
         this.ctx.index.markAcked(entry);
         ords.push(entry.ord);
       }

@@ -1,7 +1,7 @@
 import { TrustError, isTrustError } from '../errors.js';
 import { segmentName, type StoreContext } from './context.js';
 import { sealFrame, type RecordBody } from './frames.js';
-import type { Entry, EpochState, Part } from './store-index.js';
+import { newPart, type Entry, type EpochState, type Part } from './store-index.js';
 
 export interface PendingRecord {
   body: RecordBody;
@@ -36,7 +36,7 @@ export async function writeRecords(ctx: StoreContext, records: readonly PendingR
     const b = record.body;
     batch.entries.push({
       ord: b.ord, session: b.session, seq: b.seq, category: b.category, at: b.at, expiresAt: b.expiresAt,
-      transmit: b.transmit, essential: b.essential, acked: record.acked, dead: false,
+      transmit: b.transmit, essential: b.essential, acked: record.acked,
       part: batch.part, offset: batch.part.bytes + batch.length, length: frame.length,
     });
     batch.chunks.push(frame);
@@ -72,10 +72,7 @@ function batchFor(ctx: StoreContext, epoch: EpochState, batches: Map<Part, PartB
     }
   }
   const number = last === undefined ? 0 : last.number + 1;
-  const part: Part = {
-    name: segmentName(ctx.names, epoch.tag, epoch.epoch, epoch.gen, number),
-    number, epoch, bytes: 0, entries: [], hasEssential: false, gone: false,
-  };
+  const part = newPart(segmentName(ctx.names, epoch.tag, epoch.epoch, epoch.gen, number), number, epoch);
   epoch.parts.push(part);
   const batch: PartBatch = { part, isNew: true, chunks: [], length: 0, entries: [] };
   batches.set(part, batch);
