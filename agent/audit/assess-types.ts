@@ -115,6 +115,8 @@ export interface AssessmentAudit {
   head?: { index: number; hash: string; at: number; signed: boolean };
   /** The trail's chain (and, when checked, its signatures) verified. */
   verified: boolean;
+  /** What `verified` covers: the hash chain as re-checked at open, or the full export against the device key. */
+  checkedBy?: 'chain' | 'signatures';
   /** First break, when not verified. */
   firstBreak?: string;
   maxEntries: number;

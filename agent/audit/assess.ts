@@ -1,6 +1,7 @@
 import type {
   AssessmentCategory, AssessmentInput, ComplianceReport, ComplianceRow, ComplianceStatus, SecurityState,
 } from './assess-types.js';
+import { humanDuration } from './label-model.js';
 
 /**
  * Self-assessment against the requirement catalogue (R1..R14). Each row is derived only from the input facts, so the
@@ -73,7 +74,7 @@ const time = (ms: number | undefined): string => (ms === undefined ? 'never' : n
 function cite(input: AssessmentInput, type: string): string {
   const entry = input.audit.latest[type];
   const n = input.audit.counts[type] ?? 0;
-  return entry === undefined ? `audit ${type}: none` : `audit ${type}: ${n} entries, latest #${entry.index} ${entry.hash.slice(0, 16)} at ${time(entry.at)}`;
+  return entry === undefined ? `audit ${type}: none` : `audit ${type}: ${n} ${n === 1 ? 'entry' : 'entries'}, latest #${entry.index} ${entry.hash.slice(0, 16)} at ${time(entry.at)}`;
 }
 
 function droppedFor(input: AssessmentInput, reason: string): number {
@@ -129,8 +130,8 @@ const r5: Assess = (input) => {
   const overlong = input.policy.categories.filter((c) => c.retentionMs > c.retentionMaxMs).map((c) => c.name);
   const fresh = s.lastSweepAt !== undefined && input.generatedAt - s.lastSweepAt <= 2 * s.sweepIntervalMs;
   return verdict(overlong.length === 0 && fresh && s.encryptedAtRest, [
-    ...input.policy.categories.map((c) => `${c.name}: retention ${c.retentionMs} ms (maximum ${c.retentionMaxMs} ms)`),
-    `last sweep = ${time(s.lastSweepAt)} (interval ${s.sweepIntervalMs} ms)`,
+    ...input.policy.categories.map((c) => `${c.name}: retention ${humanDuration(c.retentionMs)} (maximum ${humanDuration(c.retentionMaxMs)})`),
+    `last sweep = ${time(s.lastSweepAt)} (interval ${humanDuration(s.sweepIntervalMs)})`,
     `expired and deleted = ${s.dropped.expired}, of them never sent = ${s.dropped.expiredUnsent}`,
     `encrypted at rest = ${s.encryptedAtRest}, key epochs live = ${s.epochsLive}`,
   ], [overlong.length > 0 ? `retention above the registry maximum: ${overlong.join(', ')}` : '', fresh ? '' : 'no retention sweep within two intervals', s.encryptedAtRest ? '' : 'not encrypted at rest'].filter(Boolean).join('; '));
@@ -197,7 +198,7 @@ const r12: Assess = (input) => {
   return verdict(a.verified && a.head !== undefined, [
     `entries = ${a.entries}, signed checkpoints = ${a.checkpoints}`,
     `head = ${a.head === undefined ? 'none' : `#${a.head.index} ${a.head.hash} at ${time(a.head.at)}${a.head.signed ? ', signed' : ', not yet signed'}`}`,
-    `verified = ${a.verified}${a.firstBreak === undefined ? '' : ` (${a.firstBreak})`}`,
+    `verified = ${a.verified}${a.checkedBy === undefined ? '' : ` (${a.checkedBy === 'signatures' ? 'chain and signatures' : 'hash chain at open'})`}${a.firstBreak === undefined ? '' : `: ${a.firstBreak}`}`,
     `bound = ${a.maxEntries} entries${a.maxAgeMs === undefined ? '' : `, ${a.maxAgeMs} ms`}`,
     cite(input, 'trail.trimmed'),
   ], a.verified ? 'the trail is empty' : `the trail does not verify: ${a.firstBreak ?? 'unknown break'}`);

@@ -68,6 +68,7 @@ export function summarizeTrail(trail: AuditTrail, options: SummarizeOptions = {}
     checkpoints: trail.checkpoints().length,
     ...(head === undefined ? {} : { head: { index: head.index, hash: toHex(head.hash), at: head.at, signed: head.signed || result !== undefined } }),
     verified: result === undefined ? true : result.ok,
+    checkedBy: result === undefined ? 'chain' : 'signatures',
     ...(brk === undefined ? {} : { firstBreak: `${brk.kind} at entry ${brk.index}: ${brk.detail}` }),
     // The trail's own bound, so the report cannot cite a limit that is not in force.
     maxEntries: trail.limits.maxEntries,
