@@ -66,6 +66,9 @@ describe.each(['memory', 'node'] as const)('store on %s storage', (kind) => {
       { ...good, category: '' },
       { ...good, data: null },
       { ...good, transmit: 'yes' },
+      { ...good, data: { when: new Date(0) } },
+      { ...good, data: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } },
+      { ...good, data: { x: Number.POSITIVE_INFINITY } },
     ] as unknown as GateOutput[];
     for (const item of bad) {
       await expect(store.append([good, item])).rejects.toSatisfy((e) => isTrustError(e, 'INVALID_ARGUMENT'));

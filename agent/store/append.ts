@@ -69,4 +69,21 @@ function checkOutput(output: GateOutput, index: number): void {
   if (output.data === null || typeof output.data !== 'object' || Array.isArray(output.data)) {
     throw new TrustError('INVALID_ARGUMENT', `${where}.data must be a plain object`);
   }
+  if (!plainData(output.data, 0)) {
+    throw new TrustError('INVALID_ARGUMENT', `${where}.data must be plain values nested at most ${MAX_DATA_DEPTH} deep`);
+  }
+}
+
+/** What the store can seal and read back unchanged; anything else would come back unreadable after a reboot. */
+const MAX_DATA_DEPTH = 6;
+
+function plainData(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (value instanceof Uint8Array) return true;
+  if (typeof value !== 'object' || depth >= MAX_DATA_DEPTH) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value)) return value.every((item) => plainData(item, depth + 1));
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(value).every((item) => plainData(item, depth + 1));
 }

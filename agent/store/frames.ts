@@ -30,7 +30,7 @@ export interface RecordBody {
  * random port costs one host call instead of 64; a nonce is public, so holding a few spare ones is harmless.
  */
 const NONCE_BATCH = 64;
-let noncePool = new Uint8Array(0);
+let noncePool: Uint8Array = new Uint8Array(0);
 let nonceAt = 0;
 
 function nextNonce(): Uint8Array {
