@@ -20,10 +20,15 @@ ol.events{columns:2;font-size:13px}ol.events li{margin-bottom:2px}.dot{display:i
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 `;
 
+/** Evidence is easier to read with times as ISO strings (the JSON report keeps the raw milliseconds). */
+function readableTimes(key: string, value: unknown): unknown {
+  return typeof value === 'number' && (key === 'at' || key.endsWith('At')) && value > 1e11 ? new Date(value).toISOString() : value;
+}
+
 function verdictRows(report: SimulationReport): string {
   return report.verdicts.map((v) => {
     const evidence = v.firstOffending === undefined && v.details === undefined ? ''
-      : `<details${v.pass ? '' : ' open'}><summary>evidence</summary><pre>${esc(JSON.stringify({ details: v.details, firstOffending: v.firstOffending }, null, 2))}</pre></details>`;
+      : `<details${v.pass ? '' : ' open'}><summary>evidence</summary><pre>${esc(JSON.stringify({ details: v.details, firstOffending: v.firstOffending }, readableTimes, 2))}</pre></details>`;
     return `<tr><td>${esc(v.title)}</td><td><span class="badge ${v.pass ? 'pass' : 'fail'}">${v.pass ? 'PASS' : 'FAIL'}</span></td>`
       + `<td class="num">${v.checked}</td><td class="num">${v.violations}</td><td>${esc(v.summary)}${evidence}</td></tr>`;
   }).join('\n');

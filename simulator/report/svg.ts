@@ -23,7 +23,7 @@ export function readingsChart(report: SimulationReport): string {
   const labelW = 230;
   const plotW = 820;
   const rowH = 18;
-  const top = 70;
+  const top = 88;
   const rows = readings.series;
   const height = top + rows.length * rowH + 40;
   const cellW = plotW / Math.max(1, readings.buckets);
@@ -49,7 +49,7 @@ export function readingsChart(report: SimulationReport): string {
     const x = xOf(m.at);
     const colour = MARKER_COLOURS[m.kind] ?? INK;
     // Events close together get their numbered dots on alternating lanes so the numbers stay readable.
-    lane = x - lastX < 18 ? (lane + 1) % 3 : 0;
+    lane = x - lastX < 18 ? (lane + 1) % 4 : 0;
     lastX = x;
     const cy = top - 13 - lane * 18;
     parts.push(`<line x1="${x.toFixed(1)}" y1="${cy + 8}" x2="${x.toFixed(1)}" y2="${bottom}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="4 2"><title>${esc(m.label)}</title></line>`);

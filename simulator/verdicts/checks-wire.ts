@@ -13,15 +13,11 @@ const NONCE_BYTES = 24;
 const BOX_OVERHEAD = 16;
 const TELEMETRY = /^ta\/v1\/[A-Za-z0-9_-]{1,64}\/telemetry$/;
 
-const encoder = new TextEncoder();
+const encoder = { encode: (text: string): Uint8Array => Buffer.from(text, 'utf8') };
 
+/** Native search (the checker runs in Node only; it scans every byte of every message). */
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  outer: for (let i = haystack.indexOf(first ?? 0); i >= 0 && i <= haystack.length - needle.length; i = haystack.indexOf(first ?? 0, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
+  return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle) >= 0;
 }
 
 /** Strings anywhere in a decoded structure (keys and values). */
@@ -58,6 +54,9 @@ export function envelopeProblem(payload: Uint8Array): string | undefined {
   const sealed = binaries.filter((b) => b.length > BOX_OVERHEAD);
   if (sealed.length === 0) return 'envelope has no ciphertext';
   for (const b of sealed) {
+    // Readable readings would start with a CBOR array or map head (0x80-0xbf); skip the costly decode otherwise.
+    const head = b[0] ?? 0;
+    if (head < 0x80 || head > 0xbf) continue;
     const inner = tryDecode(b);
     if (inner !== undefined && typeof inner === 'object' && inner !== null) {
       const strings: string[] = [];
