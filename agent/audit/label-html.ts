@@ -1,6 +1,6 @@
 import type { Manifest, ManifestCategory } from '../policy/manifest-types.js';
 import {
-  buildLabelModel, categoryTitle, humanDuration, recipientWords, SENSITIVITY_WORDS, SETTING_WORDS, type LabelModel,
+  buildLabelModel, categoryTitle, offReason, humanDuration, recipientWords, SENSITIVITY_WORDS, SETTING_WORDS, type LabelModel,
 } from './label-model.js';
 
 /**
@@ -115,7 +115,7 @@ function categoryDetails(manifest: Manifest, c: ManifestCategory, open: boolean)
     ['If you turn it off', esc(c.safety ? 'cannot be turned off: safety data' : c.stopsWorkingWhenOff.join('; ') || 'nothing else stops working')],
   ];
   // When off, the manifest's handling says why (first run, awaiting consent, or the owner's choice).
-  if (c.effectiveSetting === 'off') rows.splice(4, 0, ['Why it is off', esc(c.handling)]);
+  if (c.effectiveSetting === 'off') rows.splice(4, 0, ['Why it is off', esc(offReason(c))]);
   if (c.pendingConsent) rows.push(['Waiting for you', esc(c.pendingChanges.join('; ') || 'updated terms')]);
   const dl = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
   return `<details${open ? ' open' : ''}><summary><span class="name">${esc(categoryTitle(c.name))}</span>${badges}<span class="state ${state}">${esc(SETTING_WORDS[c.effectiveSetting] ?? c.effectiveSetting)}</span></summary><dl>${dl}</dl></details>`;

@@ -121,3 +121,9 @@ function sharedByRecipient(manifest: Manifest, collected: ManifestCategory[]): L
   }
   return [...byRecipient].map(([r, items]) => ({ to: recipientWords(manifest, r), items }));
 }
+
+/** Why a category is off, in the owner's terms: the manifest's handling names first-run and consent holds. */
+export function offReason(c: ManifestCategory): string {
+  if (c.handling === 'not collected') return c.setting === c.defaultSetting ? 'off by default; you can turn it on' : 'you turned it off';
+  return c.handling;
+}

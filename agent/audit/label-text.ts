@@ -1,5 +1,5 @@
 import type { Manifest } from '../policy/manifest-types.js';
-import { buildLabelModel, categoryTitle, humanDuration, recipientWords, SENSITIVITY_WORDS, SETTING_WORDS } from './label-model.js';
+import { buildLabelModel, categoryTitle, offReason, humanDuration, recipientWords, SENSITIVITY_WORDS, SETTING_WORDS } from './label-model.js';
 
 /** The same label as plain text, wrapped at 72 columns: for a terminal, an e-mail or a device with a text screen. */
 export function privacyLabelText(manifest: Manifest): string {
@@ -42,7 +42,7 @@ export function privacyLabelText(manifest: Manifest): string {
     line('Sensitivity', c.sensitivity.map((x) => SENSITIVITY_WORDS[x] ?? x).join(', '));
     line('Why', c.purposes.join('; '));
     line('Fields read', c.fields.map((f) => `${f.name} (${f.description})`).join(', '));
-    if (c.effectiveSetting === 'off') line('Why it is off', c.handling);
+    if (c.effectiveSetting === 'off') line('Why it is off', offReason(c));
     line('Sent', c.sentFields.length === 0 ? 'nothing' : `${c.sentFields.join(', ')} to ${c.sentTo.map((r) => recipientWords(manifest, r)).join(', ')}`);
     line(c.effectiveSetting === 'off' ? 'Would be kept for' : 'Kept for', `${humanDuration(c.retentionMs)} (at most ${humanDuration(c.retentionMaxMs)})`);
     line('If off', c.safety ? 'cannot be turned off: safety data' : c.stopsWorkingWhenOff.join('; ') || 'nothing else stops working');
