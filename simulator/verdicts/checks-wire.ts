@@ -13,7 +13,7 @@ const NONCE_BYTES = 24;
 const BOX_OVERHEAD = 16;
 const TELEMETRY = /^ta\/v1\/[A-Za-z0-9_-]{1,64}\/telemetry$/;
 
-const encoder = { encode: (text: string): Uint8Array => Buffer.from(text, 'utf8') };
+const encoder = new TextEncoder();
 
 /** Native search (the checker runs in Node only; it scans every byte of every message). */
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
