@@ -74,7 +74,7 @@ describe('verdicts on clean evidence', () => {
 describe('each verdict fails on a crafted violation', () => {
   it('withdrawal: heart rate delivered before the owner opted in', () => {
     const e = copy();
-    e.delivered.push({ deviceId: 'tracker-1', id: 'x:1', category: 'heart-rate', at: at(10 * 60_000), expiresAt: at(DAY()), data: { min: 60, avg: 60, max: 60 }, receivedAt: at(11 * 60_000) });
+    e.delivered.push({ deviceId: 'tracker-1', id: 'x:1', category: 'heart-rate', at: at(10 * 60_000), expiresAt: at(DAY()), data: { bpmMin: 60, bpmAvg: 60, bpmMax: 60 }, receivedAt: at(11 * 60_000) });
     expectFails(e, 'withdrawal', /taken while the category was off/);
   });
 

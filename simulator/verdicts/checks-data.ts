@@ -76,8 +76,11 @@ function minimisationProblem(ctx: CheckContext, r: DeliveredRecord, rawIds: Set<
     case 'access':
       return accessProblem(d, r.at, rawIds);
     case 'heart-rate':
-      if ('bpm' in d && !isMultiple(d.bpm, 10)) return 'raw heart rate (neither per-minute aggregate nor 10 bpm bucket)';
-      return 'bpm' in d || ('min' in d && 'max' in d) ? undefined : 'heart rate record is neither aggregate nor bucket';
+      // Either the 10 bpm bucket of one reading, or a per-minute aggregate (field names are the registry's:
+      // anything ending in min and max, e.g. bpmMin/bpmAvg/bpmMax).
+      if ('bpm' in d) return isMultiple(d.bpm, 10) ? undefined : 'raw heart rate (neither per-minute aggregate nor 10 bpm bucket)';
+      return Object.keys(d).some((k) => /min$/i.test(k)) && Object.keys(d).some((k) => /max$/i.test(k))
+        ? undefined : 'heart rate record is neither aggregate nor bucket';
     case 'spo2':
       return isMultiple(d.percent, 1) ? undefined : 'SpO2 not rounded to 1 %';
     case 'sleep':

@@ -35,11 +35,11 @@ export function minimise(r: Reading, ctx: { home: GeoPoint }): { at: number; dat
       return { at: floorTo(r.at, 15 * MINUTE), data: { action: d.action, method, userId: pseudonym(String(d.userId)) } };
     }
     case 'heart-rate':
-      return { at: ceilTo(r.at + 1, MINUTE), data: { min: d.bpm, avg: d.bpm, max: d.bpm } };
+      return { at: ceilTo(r.at + 1, MINUTE), data: { bpmMin: d.bpm, bpmAvg: d.bpm, bpmMax: d.bpm } };
     case 'spo2':
       return { at: r.at, data: { percent: Math.round(Number(d.percent)) } };
     case 'sleep':
-      return { at: ceilTo(r.at - 12 * HOUR + 1, DAY) + 12 * HOUR, data: { [String(d.stage)]: 5 } };
+      return { at: ceilTo(r.at - 12 * HOUR + 1, DAY) + 12 * HOUR, data: { [`${String(d.stage)}Min`]: 5 } };
     case 'activity':
       return { at: ceilTo(r.at + 1, HOUR), data: d };
     case 'location': {
