@@ -162,3 +162,59 @@ describe.each(['memory', 'node'] as const)('store on %s storage', (kind) => {
     await store.close();
   });
 });
+
+describe('durability modes', () => {
+  const countingSyncs = (kit: Kit): { syncs: number } => {
+    const counter = { syncs: 0 };
+    const sync = kit.storage.sync.bind(kit.storage);
+    kit.storage.sync = (name) => {
+      counter.syncs++;
+      return sync(name);
+    };
+    return counter;
+  };
+
+  test.each(['each', 'group'] as const)('%s: a resolved append survives a power cut', async (mode) => {
+    const kit = kitFor('memory');
+    let store = await kit.open({ durability: { mode } });
+    const stored = await store.append([reading('temp', START, DAY, { v: 1 }), reading('lock', START, DAY, { v: 2 })]);
+    kit.memory?.crash({ tornTail: true });
+    store = await kit.open();
+    expect((await store.query()).map((r) => idKey(r.id)).sort()).toEqual(stored.map((r) => idKey(r.id)).sort());
+    await store.close();
+  });
+
+  test('group commit shares syncs between concurrent writers', async () => {
+    const kit = kitFor('memory');
+    const store = await kit.open({ durability: { mode: 'group' } });
+    await store.append([reading('temp', START, DAY, { warm: 1 })]); // the key file write is not part of the count
+    const counter = countingSyncs(kit);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.append([reading('temp', START + i, DAY, { i })])));
+    expect(counter.syncs).toBeGreaterThan(0);
+    expect(counter.syncs).toBeLessThan(10);
+    await store.close();
+  });
+
+  test('each mode syncs every call', async () => {
+    const kit = kitFor('memory');
+    const store = await kit.open({ durability: { mode: 'each' } });
+    await store.append([reading('temp', START, DAY, { warm: 1 })]);
+    const counter = countingSyncs(kit);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.append([reading('temp', START + i, DAY, { i })])));
+    expect(counter.syncs).toBe(20);
+    await store.close();
+  });
+
+  test('group commit with a gathering delay resolves on the scheduler', async () => {
+    const kit = kitFor('memory');
+    const store = await kit.open({ durability: { mode: 'group', groupCommitMs: 5 } });
+    let done = false;
+    const pending = store.append([reading('temp', START, DAY, { v: 1 })]).then(() => (done = true));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    expect(done).toBe(false);
+    await kit.time.advance(5);
+    await pending;
+    expect(done).toBe(true);
+    await store.close();
+  });
+});

@@ -17,6 +17,8 @@ export class GroupCommit {
     private readonly mode: 'each' | 'group',
     private readonly delayMs: number,
     private readonly scheduler: SchedulerPort | undefined,
+    /** Resolves when the writers queued right now have written: they join this round instead of the next. */
+    private readonly settle: () => Promise<unknown> = () => Promise.resolve(),
   ) {}
 
   /** Call after the bytes of `names` were appended. */
@@ -38,6 +40,7 @@ export class GroupCommit {
   private async runRound(slot: { promise?: Promise<void> }): Promise<void> {
     if (this.running !== undefined) await this.running.catch(() => undefined);
     if (this.delayMs > 0 && this.scheduler !== undefined) await sleep(this.scheduler, this.delayMs);
+    await this.settle();
     // From here on, new writers join the round after this one.
     const names = [...this.dirty];
     this.dirty.clear();
@@ -66,6 +69,11 @@ function sleep(scheduler: SchedulerPort, ms: number): Promise<void> {
 /** One mutating operation at a time: appends, sweeps and rewrites never interleave their file changes. */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
+
+  /** Settles once every operation queued so far has finished (later ones are not waited for). */
+  idle(): Promise<unknown> {
+    return this.tail;
+  }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn, fn);

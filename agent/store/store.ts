@@ -54,6 +54,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   const secrets = deriveSecrets(options.masterKey);
   const highWater = await loadHighWater(options.storage, names.timeFile, secrets);
   const durability = options.durability ?? { mode: 'group' };
+  const mutex = new Mutex();
   const ctx: StoreContext = {
     storage: options.storage, logger: options.logger, secrets, names, epochMs,
     segmentBytes: positive(options.segmentBytes ?? 32 * 1024, 'segmentBytes'),
@@ -61,7 +62,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     sessionId: options.sessionId,
     clock: new TrustedClock(options.clock, highWater, options.trustedTime),
     index: new StoreIndex(),
-    commit: new GroupCommit(options.storage, durability.mode, durability.groupCommitMs ?? 0, options.scheduler),
+    commit: new GroupCommit(options.storage, durability.mode, durability.groupCommitMs ?? 0, options.scheduler, () => mutex.idle()),
     counters: { overflow: 0, expired: 0, purged: 0, expiredUnsent: 0, quarantined: 0 },
     nextOrd: 0, nextGen: 0, nextSeq: 0, ackEntries: 0, hasQuarantine: false,
   };
@@ -70,7 +71,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     maxBytes: positive(options.limits?.maxBytes ?? 64 * 1024 * 1024, 'limits.maxBytes'),
     maxRecords: positive(options.limits?.maxRecords ?? 1_000_000, 'limits.maxRecords'),
   };
-  const store = new DurableStore(ctx, limits);
+  const store = new DurableStore(ctx, limits, mutex);
   await store.sweep();
   store.schedule(options.scheduler, options.sweepEveryMs ?? Math.min(epochMs, 15 * 60_000));
   return store;
@@ -84,7 +85,6 @@ function positive(value: number, name: string): number {
 }
 
 class DurableStore implements Store {
-  private readonly mutex = new Mutex();
   private closed = false;
   private lastSweepAt: number | undefined;
   private persistedHighWater = Number.NEGATIVE_INFINITY;
@@ -93,6 +93,7 @@ class DurableStore implements Store {
   constructor(
     private readonly ctx: StoreContext,
     private readonly limits: Limits,
+    private readonly mutex: Mutex,
   ) {}
 
   async append(outputs: readonly GateOutput[]): Promise<StoredRecord[]> {
