@@ -56,6 +56,15 @@ describe('self-assessment', () => {
     expect(row(assessCompliance(bad), 'R12').status).toBe('not-met');
   });
 
+  it('a trail found corrupt at start degrades the device and fails R12 until a clean start', async () => {
+    const { input } = await thermostat();
+    const recovered = { ...input, audit: { ...input.audit, previousTrailCorrupt: 'changed from entry 3; kept as audit/trail.log.corrupt-1' } };
+    expect(securityState(recovered).codes).toEqual(['audit-broken']);
+    const r12 = row(assessCompliance(recovered), 'R12');
+    expect(r12.status).toBe('not-met');
+    expect(r12.evidence.join('\n')).toContain('audit/trail.log.corrupt-1');
+  });
+
   it('notices a stale sweep, retention above the maximum, and optional data collected before the first-run review', async () => {
     const { input } = await thermostat();
     const cats = input.policy.categories.map((c) => (c.name === 'comfort' ? { ...c, retentionMs: c.retentionMaxMs + 1 } : c));

@@ -169,3 +169,35 @@ describe('audit trail: retention bound', () => {
     expect(result.firstBreak?.kind).toBe('removed');
   });
 });
+
+describe('audit trail: a corrupt log at start', () => {
+  async function corruptLog(): Promise<MapStorage> {
+    const { trail, storage } = await sampleTrail(6, 2);
+    await trail.close();
+    const list = frames(storage.files.get(AUDIT_FILE)!);
+    const i = list.findIndex((f) => f.kind === 'entry' && f.entry.index === 3);
+    const f = list[i] as Extract<Frame, { kind: 'entry' }>;
+    list[i] = { kind: 'entry', entry: { ...f.entry, at: f.entry.at + 1 } };
+    storage.files.set(AUDIT_FILE, join(list));
+    return storage;
+  }
+
+  it('with recoverCorrupt: keeps the damaged bytes as they were, starts a new chain and records a failed selfcheck', async () => {
+    const storage = await corruptLog();
+    const damaged = storage.files.get(AUDIT_FILE)!.slice();
+    const { trail } = await openTrail(storage, { recoverCorrupt: true });
+    expect(trail.recoveredCorrupt).toMatchObject({ kind: 'changed', index: 3 });
+    expect(storage.files.get(trail.recoveredCorrupt!.preservedAs)).toEqual(damaged);
+    expect(trail.entries().map((e) => [e.index, e.type, e.details['reason']])).toEqual([[0, 'selfcheck', 'audit-trail-corrupt']]);
+    expect(verifyTrail(trail.exportTrail(), deviceKeys.publicKey).ok).toBe(true);
+    // The preserved copy still shows the break to any verifier.
+    expect(verifyTrail(damaged, deviceKeys.publicKey).firstBreak).toMatchObject({ kind: 'changed', index: 3 });
+  });
+
+  it('without it: CORRUPT, and nothing is written', async () => {
+    const storage = await corruptLog();
+    const names = await storage.list('');
+    await expect(openTrail(storage)).rejects.toSatisfy((e) => isTrustError(e, 'CORRUPT'));
+    expect(await storage.list('')).toEqual(names);
+  });
+});

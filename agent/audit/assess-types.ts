@@ -119,6 +119,8 @@ export interface AssessmentAudit {
   checkedBy?: 'chain' | 'signatures';
   /** First break, when not verified. */
   firstBreak?: string;
+  /** This boot found the previous trail corrupt, kept it aside and started a new one: what broke and where it is. */
+  previousTrailCorrupt?: string;
   maxEntries: number;
   maxAgeMs?: number;
   /** Latest entry of each event type: index and hash, cited as evidence. */

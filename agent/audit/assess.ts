@@ -30,7 +30,7 @@ const SECURITY_TEXT: Record<string, string> = {
   'keys-missing': 'the device identity keys are missing',
   'default-secret': 'a default secret is still in use',
   'owner-not-paired': 'no owner is paired',
-  'audit-broken': 'the audit trail does not verify',
+  'audit-broken': 'the audit trail does not verify or was found corrupt at start',
 };
 
 export function securityState(input: AssessmentInput): SecurityState {
@@ -40,7 +40,7 @@ export function securityState(input: AssessmentInput): SecurityState {
   if (!input.keys.identityPresent) codes.push('keys-missing');
   if (input.keys.defaultSecret === true) codes.push('default-secret');
   if (!input.owner.paired) codes.push('owner-not-paired');
-  if (!input.audit.verified) codes.push('audit-broken');
+  if (!input.audit.verified || input.audit.previousTrailCorrupt !== undefined) codes.push('audit-broken');
   return { secure: codes.length === 0, codes, reasons: codes.map((c) => SECURITY_TEXT[c] ?? c) };
 }
 
@@ -195,13 +195,14 @@ const r11: Assess = (input) => {
 
 const r12: Assess = (input) => {
   const a = input.audit;
-  return verdict(a.verified && a.head !== undefined, [
+  return verdict(a.verified && a.head !== undefined && a.previousTrailCorrupt === undefined, [
     `entries = ${a.entries}, signed checkpoints = ${a.checkpoints}`,
     `head = ${a.head === undefined ? 'none' : `#${a.head.index} ${a.head.hash} at ${time(a.head.at)}${a.head.signed ? ', signed' : ', not yet signed'}`}`,
     `verified = ${a.verified}${a.checkedBy === undefined ? '' : ` (${a.checkedBy === 'signatures' ? 'chain and signatures' : 'hash chain at open'})`}${a.firstBreak === undefined ? '' : `: ${a.firstBreak}`}`,
     `bound = ${a.maxEntries} entries${a.maxAgeMs === undefined ? '' : `, ${a.maxAgeMs} ms`}`,
+    `previous trail = ${a.previousTrailCorrupt === undefined ? 'intact' : `corrupt: ${a.previousTrailCorrupt}`}`,
     cite(input, 'trail.trimmed'),
-  ], a.verified ? 'the trail is empty' : `the trail does not verify: ${a.firstBreak ?? 'unknown break'}`);
+  ], !a.verified ? `the trail does not verify: ${a.firstBreak ?? 'unknown break'}` : a.previousTrailCorrupt !== undefined ? 'the previous trail was found corrupt at start and a new one begun' : 'the trail is empty');
 };
 
 const r13: Assess = (input) => {

@@ -63,6 +63,7 @@ export function summarizeTrail(trail: AuditTrail, options: SummarizeOptions = {}
   const head = trail.head();
   const result = options.verifyWith === undefined ? undefined : verifyTrail(trail.exportTrail(), options.verifyWith);
   const brk = result?.firstBreak;
+  const old = trail.recoveredCorrupt;
   return {
     entries: entries.length,
     checkpoints: trail.checkpoints().length,
@@ -70,6 +71,7 @@ export function summarizeTrail(trail: AuditTrail, options: SummarizeOptions = {}
     verified: result === undefined ? true : result.ok,
     checkedBy: result === undefined ? 'chain' : 'signatures',
     ...(brk === undefined ? {} : { firstBreak: `${brk.kind} at entry ${brk.index}: ${brk.detail}` }),
+    ...(old === undefined ? {} : { previousTrailCorrupt: `${old.kind} from entry ${old.index} (${old.detail}); kept as ${old.preservedAs}` }),
     // The trail's own bound, so the report cannot cite a limit that is not in force.
     maxEntries: trail.limits.maxEntries,
     ...(trail.limits.maxAgeMs === undefined ? {} : { maxAgeMs: trail.limits.maxAgeMs }),

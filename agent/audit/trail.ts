@@ -7,7 +7,8 @@ import {
   concatBytes, encodeFrame, GENESIS_PREV, hashEntry, signCheckpoint,
   type AuditCheckpoint, type AuditEntry, type Frame, type TrailBase,
 } from './format.js';
-import { checkTrail } from './verify.js';
+import { openLog, serialize, type CorruptTrail, type State } from './trail-log.js';
+export type { CorruptTrail } from './trail-log.js';
 
 /**
  * The device's audit trail: append-only, hash-chained, with signed checkpoints. Each entry is appended and synced
@@ -23,6 +24,12 @@ export interface AuditTrailOptions {
   checkpointEvery?: number;
   /** Storage name of the log. */
   fileName?: string;
+  /**
+   * A log that does not chain (tampered with, or damaged mid-file): false (default) throws TrustError('CORRUPT');
+   * true keeps the damaged bytes under `<fileName>.corrupt-<ms>`, starts a new chain and records a failed selfcheck,
+   * so the device keeps enforcing privacy and reports the damage instead of refusing to start.
+   */
+  recoverCorrupt?: boolean;
 }
 
 export interface AuditHead {
@@ -49,6 +56,8 @@ export interface AuditTrail {
   exportTrail(): Uint8Array;
   /** The retention bound in force (for the self-assessment's evidence). */
   readonly limits: { maxEntries: number; maxAgeMs?: number };
+  /** Set when this open found a corrupt log and started a new one (only with `recoverCorrupt`). */
+  readonly recoveredCorrupt: CorruptTrail | undefined;
   /** True when the last open found and cut a torn final frame (a crash between append and sync). */
   readonly recoveredTornTail: boolean;
   close(): Promise<void>;
@@ -60,14 +69,6 @@ export const DEFAULT_CHECKPOINT_EVERY = 32;
 /** Age-based trimming never goes below this many entries: a clock jumping years ahead must not wipe the evidence. */
 export const MIN_KEPT_BY_AGE = 32;
 
-interface State {
-  base: TrailBase | undefined;
-  entries: AuditEntry[];
-  checkpoints: AuditCheckpoint[];
-  /** A checkpoint signed by an export and not yet written. */
-  unpersisted: AuditCheckpoint | undefined;
-  fileLength: number;
-}
 
 export async function createAuditTrail(options: AuditTrailOptions): Promise<AuditTrail> {
   assertBytes(options.signSecretKey, 'signSecretKey', 64);
@@ -81,7 +82,8 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const { storage, clock } = options;
   let signSecretKey = options.signSecretKey;
   const fileName = options.fileName ?? AUDIT_FILE;
-  const { state, torn, headerPublicKey } = await openLog(storage, fileName, options.signPublicKey);
+  const recover = options.recoverCorrupt === true ? { now: clock.now() } : undefined;
+  const { state, torn, headerPublicKey, corrupt } = await openLog(storage, fileName, options.signPublicKey, recover);
   // The key in force is the one the log names until a rotation is recorded (see the hand-over at the end).
   let signPublicKey = headerPublicKey;
   let signKeyId = keyIdOf(signPublicKey);
@@ -171,6 +173,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
 
   const trail: AuditTrail = {
     limits: { maxEntries, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) },
+    recoveredCorrupt: corrupt,
     get recoveredTornTail() {
       return torn;
     },
@@ -234,6 +237,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       });
     },
   };
+  if (corrupt !== undefined) await trail.record('selfcheck', { ok: false, reason: 'audit-trail-corrupt', failed: 1 });
   // Opened with a different device key (rotated while the agent was down): hand the trail over to it.
   if (!equalBytes(headerPublicKey, options.signPublicKey)) await trail.rotateKey(options.signSecretKey, options.signPublicKey);
   return trail;
@@ -250,42 +254,4 @@ export function trimCount(entries: readonly AuditEntry[], maxEntries: number, ma
     drop = Math.max(drop, old);
   }
   return Math.min(drop, entries.length - 1);
-}
-
-/** Frames in trail order: each checkpoint right after the entry it covers. */
-function serialize(headerPublicKey: Uint8Array, base: TrailBase | undefined, entries: readonly AuditEntry[], checkpoints: readonly AuditCheckpoint[]): Uint8Array {
-  const frames: Frame[] = [{ kind: 'header', publicKey: headerPublicKey }];
-  const byIndex = new Map<number, AuditCheckpoint[]>();
-  for (const cp of checkpoints) byIndex.set(cp.index, [...(byIndex.get(cp.index) ?? []), cp]);
-  const pushCheckpoints = (index: number): void => {
-    for (const checkpoint of byIndex.get(index) ?? []) frames.push({ kind: 'checkpoint', checkpoint });
-  };
-  if (base !== undefined) {
-    frames.push({ kind: 'base', base });
-    pushCheckpoints(base.index);
-  }
-  for (const entry of entries) {
-    frames.push({ kind: 'entry', entry });
-    pushCheckpoints(entry.index);
-  }
-  return concatBytes(frames.map(encodeFrame));
-}
-
-async function openLog(storage: StoragePort, fileName: string, signPublicKey: Uint8Array): Promise<{ state: State; torn: boolean; headerPublicKey: Uint8Array }> {
-  const bytes = await storage.read(fileName);
-  if (bytes === undefined || bytes.length === 0) {
-    const header = encodeFrame({ kind: 'header', publicKey: signPublicKey });
-    await storage.writeAtomic(fileName, header);
-    return { state: { base: undefined, entries: [], checkpoints: [], unpersisted: undefined, fileLength: header.length }, torn: false, headerPublicKey: signPublicKey };
-  }
-  // Signatures are the verifier's job; at start the device only needs an intact chain to append to.
-  const checked = checkTrail(bytes, { keys: undefined, requireSignedHead: false, allowTornTail: true });
-  const problem = checked.result.firstBreak;
-  if (problem !== undefined) {
-    throw new TrustError('CORRUPT', `audit trail is ${problem.kind} from entry ${problem.index}: ${problem.detail}`);
-  }
-  const fileLength = checked.tornAt ?? bytes.length;
-  if (checked.tornAt !== undefined) await storage.truncate(fileName, checked.tornAt);
-  const state: State = { base: checked.base, entries: checked.entries, checkpoints: checked.checkpoints, unpersisted: undefined, fileLength };
-  return { state, torn: checked.tornAt !== undefined, headerPublicKey: checked.headerPublicKey ?? signPublicKey };
 }
