@@ -201,3 +201,22 @@ describe('audit trail: a corrupt log at start', () => {
     expect(await storage.list('')).toEqual(names);
   });
 });
+
+describe('owner channel events', () => {
+  it('map onto trail types and pass the guard', async () => {
+    const { ownerAuditEvent } = await import('../agent/audit/owner-events.js');
+    const { trail } = await openTrail();
+    const events: [string, Record<string, string | number | boolean>][] = [
+      ['owner-paired', { ownerKeyId: '00112233aabbccdd' }],
+      ['owner-pairing-rejected', { code: 'AUTH_FAILED' }],
+      ['owner-request-rejected', { code: 'VERSION_CONFLICT', source: 'owner' }],
+      ['owner-requests-rate-limited', { source: 'others', failures: 5 }],
+    ];
+    for (const [name, details] of events) {
+      const event = ownerAuditEvent(name, details);
+      await trail.record(event.type, event.details);
+    }
+    expect(trail.entries().map((e) => e.type)).toEqual(['pairing', 'pairing', 'command.rejected', 'command.rejected']);
+    expect(() => ownerAuditEvent('owner-said-hello', {})).toThrow();
+  });
+});
