@@ -41,6 +41,8 @@ const node = {
 
 await Promise.all([
   build({ ...neutral, entryPoints: ['agent/index.ts'], outfile: 'dist/agent.js', minify: true }),
+  build({ ...neutral, entryPoints: ['agent/evidence.ts'], outfile: 'dist/evidence.js', minify: true }),
+  build({ ...neutral, entryPoints: ['agent/adapters/memory/index.ts'], outfile: 'dist/memory.js', minify: true }),
   build({ ...neutral, entryPoints: ['companion/index.ts'], outfile: 'dist/companion.js', minify: true }),
   build({ ...neutral, entryPoints: ['collector/index.ts'], outfile: 'dist/collector.js', minify: true }),
   build({ ...node, entryPoints: ['agent/node.ts'], outfile: 'dist/node.js' }),

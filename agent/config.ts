@@ -15,13 +15,18 @@ export interface AgentConfig {
   telemetry?: {
     /** Most readings sealed into one envelope (batching saves ~70 B of envelope and radio time per reading). */
     maxBatch?: number;
-    /** How long a reading may wait for companions before its envelope is sealed. */
+    /** How long a reading may wait for companions before its envelope is sealed (virtual or real ms). */
     batchDelayMs?: number;
     /** Drain rate after reconnect, envelopes per second. */
     drainPerSecond?: number;
   };
   store?: {
+    /**
+     * 'group' (default): `record()` resolves after the fsync it shares with every writer that arrived meanwhile;
+     * 'each': one fsync per append. Either way a resolved `record()` is on disk.
+     */
     durability?: 'each' | 'group';
+    /** Extra gathering delay before a group fsync; 0 (default) groups only writers that overlap a running fsync. */
     groupCommitMs?: number;
     maxBytes?: number;
     maxRecords?: number;
@@ -72,7 +77,7 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     batchDelayMs: positiveInt(t.batchDelayMs, 'telemetry.batchDelayMs', 1000, 3_600_000),
     drainPerSecond: positiveInt(t.drainPerSecond, 'telemetry.drainPerSecond', 50, 100_000),
     durability: s.durability === 'each' ? 'each' : s.durability === undefined || s.durability === 'group' ? 'group' : invalid('store.durability'),
-    groupCommitMs: positiveInt(s.groupCommitMs, 'store.groupCommitMs', 20, 10_000),
+    groupCommitMs: wholeNumber(s.groupCommitMs, 'store.groupCommitMs', 0, 10_000),
     maxBytes: positiveInt(s.maxBytes, 'store.maxBytes', 8 * 1024 * 1024, 2 ** 40),
     maxRecords: positiveInt(s.maxRecords, 'store.maxRecords', 200_000, 2 ** 40),
     sweepIntervalMs: positiveInt(config.sweepIntervalMs, 'sweepIntervalMs', 60_000, 86_400_000),
@@ -81,9 +86,17 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
 }
 
 function positiveInt(value: number | undefined, name: string, fallback: number, max: number): number {
+  return checkedInt(value, name, fallback, 1, max);
+}
+
+function wholeNumber(value: number | undefined, name: string, fallback: number, max: number): number {
+  return checkedInt(value, name, fallback, 0, max);
+}
+
+function checkedInt(value: number | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw new TrustError('INVALID_CONFIG', `config.${name} must be a whole number from 1 to ${max}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TrustError('INVALID_CONFIG', `config.${name} must be a whole number from ${min} to ${max}`);
   }
   return value;
 }

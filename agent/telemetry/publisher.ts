@@ -10,7 +10,8 @@ export interface OutgoingQueue {
 export interface PublisherOptions {
   topic: string;
   queue: OutgoingQueue;
-  seal: (records: StoredRecord[]) => Uint8Array;
+  /** Seals as many leading records as fit one envelope; the rest wait for the next one. */
+  seal: (records: StoredRecord[]) => { envelope: Uint8Array; count: number };
   transport: Transport;
   scheduler: SchedulerPort;
   logger: LoggerPort;
@@ -23,6 +24,8 @@ export interface PublisherStats {
   envelopes: number;
   readings: number;
   failures: number;
+  /** Readings dropped because no envelope could hold them. */
+  unsendable: number;
 }
 
 /**
@@ -35,7 +38,7 @@ export class Publisher {
   private timer: TimerHandle | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
-  readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0 };
+  readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0, unsendable: 0 };
 
   constructor(options: PublisherOptions) {
     this.options = options;
@@ -80,16 +83,29 @@ export class Publisher {
 
   private async publishBatch(batch: StoredRecord[]): Promise<boolean> {
     const { topic, seal, transport, queue, logger } = this.options;
+    let sent: StoredRecord[];
     try {
-      await transport.publish(topic, seal(batch), { qos: 1 });
+      const { envelope, count } = seal(batch);
+      sent = batch.slice(0, count);
+      await transport.publish(topic, envelope, { qos: 1 });
     } catch (error) {
+      if (codeOf(error) === 'OVERSIZED') return this.dropUnsendable(batch[0]);
       this.stats.failures++;
       logger.debug('publish failed; batch stays queued', { readings: batch.length, code: codeOf(error) });
       return false;
     }
-    await queue.acknowledge(batch.map((record) => record.id));
+    await queue.acknowledge(sent.map((record) => record.id));
     this.stats.envelopes++;
-    this.stats.readings += batch.length;
+    this.stats.readings += sent.length;
+    return true;
+  }
+
+  /** A single reading too large for any envelope would block the queue forever: it is dropped and counted. */
+  private async dropUnsendable(record: StoredRecord | undefined): Promise<boolean> {
+    if (record === undefined) return false;
+    this.options.logger.warn('reading too large for an envelope; dropped', { category: record.category });
+    await this.options.queue.acknowledge([record.id]);
+    this.stats.unsendable++;
     return true;
   }
 

@@ -1,0 +1,4 @@
+/** The Node.js entry: the portable core plus the Node adapters (crypto, fs, mqtt.js, timers). */
+export * from './index.js';
+export { nodePorts, nodeMqttTransport, nodeFileStorage, nodeRandom, nodeScheduler, nodeLogger, systemClock } from './adapters/node/index.js';
+export type { NodePortsConfig, NodeMqttOptions } from './adapters/node/index.js';

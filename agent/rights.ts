@@ -1,0 +1,177 @@
+import type { AuditTrail } from './audit/index.js';
+import { ownerAuditEvent } from './audit/index.js';
+import { encodeCbor } from './codec/cbor.js';
+import type { ResolvedConfig } from './config.js';
+import { generateIdentity, saveIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
+import { TrustError } from './errors.js';
+import type { OwnerActions, OwnerChannel } from './owner/index.js';
+import { sealForOwner } from './owner/index.js';
+import type { ChangeResult, PolicyEngine } from './policy/index.js';
+import type { Ports } from './ports/index.js';
+import type { PurgeReport, Store } from './store/index.js';
+import { enforcedState } from './status.js';
+
+interface Parts {
+  identity: DeviceIdentity;
+  sessionId: Uint8Array;
+  audit: AuditTrail;
+  policy: PolicyEngine;
+  store: Store;
+}
+
+export interface RightsDeps {
+  cfg: ResolvedConfig;
+  ports: Ports;
+  parts: () => Parts;
+  owner: () => OwnerChannel | undefined;
+  replaceParts: (next: Parts) => void;
+  publishManifest: () => Promise<void>;
+  reopenStore: (identity: DeviceIdentity) => Promise<Store>;
+}
+
+/**
+ * The owner's rights, enforced: every method has finished (preferences persisted, purges done, audit written)
+ * before it resolves, because the owner channel answers "accepted" right after and the companion relies on the
+ * next reading obeying the change. The same methods serve the local API and the remote companion.
+ */
+export class AgentRights implements OwnerActions {
+  readonly counters = { receipts: 0, changes: 0 };
+
+  constructor(private readonly deps: RightsDeps) {}
+
+  preferencesVersion(): number {
+    return this.deps.parts().policy.currentVersion();
+  }
+
+  async applyPatch(patch: unknown): Promise<{ version: number; enforced: unknown }> {
+    const result = await this.deps.parts().policy.applyPatch(patch);
+    await this.enforce(result, 'owner-change');
+    return { version: result.version, enforced: this.enforcedState() };
+  }
+
+  async reset(): Promise<{ version: number; enforced: unknown }> {
+    const result = await this.deps.parts().policy.reset();
+    await this.enforce(result, 'owner-reset');
+    return { version: result.version, enforced: this.enforcedState() };
+  }
+
+  /** The owner has read the manifest (first-run gate): non-essential categories may follow their settings. */
+  async reviewManifest(): Promise<{ version: number; enforced: unknown }> {
+    const result = await this.deps.parts().policy.markManifestReviewed();
+    await this.enforce(result, 'manifest-reviewed');
+    return { version: result.version, enforced: this.enforcedState() };
+  }
+
+  /** A firmware or policy update: widening waits for consent, narrowing applies now (R9). */
+  async updateRegistry(next: unknown): Promise<{ version: number; pending: string[] }> {
+    const { policy, audit } = this.deps.parts();
+    const result = await policy.updateRegistry(next);
+    await this.runPurges(result.purges);
+    await audit.record('policy.update', {
+      registryVersion: result.registryVersion, widened: result.widened.length, narrowed: result.narrowed.length,
+      awaitingConsent: result.pending.length, waitedForConsent: result.widened.length > 0, manifestHash: policy.manifest().contentHash,
+    });
+    await this.deps.publishManifest();
+    await this.deps.owner()?.publishState();
+    return { version: result.version, pending: result.pending };
+  }
+
+  async acceptPending(categories: string[]): Promise<{ version: number; enforced: unknown }> {
+    const result = await this.deps.parts().policy.acceptPending(categories);
+    await this.enforce(result, 'consent-accepted');
+    return { version: result.version, enforced: this.enforcedState() };
+  }
+
+  async eraseAll(): Promise<unknown> {
+    const { store, policy } = this.deps.parts();
+    const reports = await store.eraseAll();
+    await this.auditPurges(reports);
+    const result = await policy.reset();
+    await this.enforce(result, 'erase-all');
+    return this.receipt('erase-all', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+  }
+
+  async eraseCategory(category: string): Promise<unknown> {
+    const { store, policy } = this.deps.parts();
+    if (!policy.registry().categories.some((c) => c.name === category)) {
+      throw new TrustError('INVALID_PREFERENCE', `category: unknown category '${category}'`);
+    }
+    const report = await store.purge({ category, scope: 'all', reason: 'erase' });
+    await this.auditPurges([report]);
+    return this.receipt('erase-category', { category, removed: report.removed });
+  }
+
+  async exportData(ownerBoxPublicKey: Uint8Array): Promise<Uint8Array> {
+    const { store } = this.deps.parts();
+    const records = await store.exportRecords();
+    const body = { v: 1, deviceId: this.deps.cfg.deviceId, exportedAt: this.deps.ports.clock.now(), records };
+    await this.receipt('export', { records: records.length });
+    return sealForOwner(encodeCbor(body), ownerBoxPublicKey);
+  }
+
+  /** Erase, rotate every device key, reset preferences: the next owner inherits nothing. */
+  async transferOwnership(): Promise<unknown> {
+    const parts = this.deps.parts();
+    const reports = await parts.store.eraseAll();
+    await this.auditPurges(reports);
+    const identity = generateIdentity();
+    await saveIdentity(this.deps.ports.storage, identity);
+    await parts.audit.rotateKey(identity.signSecretKey, identity.signPublicKey);
+    const store = await this.deps.reopenStore(identity);
+    await parts.policy.rotatePseudonymSecret();
+    const result = await parts.policy.reset({ forgetReview: true });
+    this.deps.replaceParts({ ...parts, identity, store });
+    await this.enforce(result, 'transfer');
+    const receipt = await this.receipt('transfer', {
+      removed: total(reports), boxPublicKey: toHex(identity.boxPublicKey), signPublicKey: toHex(identity.signPublicKey),
+    });
+    await parts.audit.record('ownership.transfer', { removed: total(reports), keysRotated: true });
+    return receipt;
+  }
+
+  async auditTrail(): Promise<Uint8Array> {
+    return this.deps.parts().audit.exportTrail();
+  }
+
+  enforcedState(): unknown {
+    return enforcedState(this.deps.parts().policy);
+  }
+
+  async audit(type: string, details: Record<string, string | number | boolean>): Promise<void> {
+    const event = ownerAuditEvent(type, details);
+    await this.deps.parts().audit.record(event.type, event.details);
+  }
+
+  private async enforce(result: ChangeResult, action: string): Promise<void> {
+    const { audit } = this.deps.parts();
+    await this.runPurges(result.purges);
+    this.counters.changes++;
+    await audit.record('consent.change', { version: result.version, action, count: result.changed.length });
+    await this.deps.publishManifest();
+  }
+
+  private async runPurges(orders: ChangeResult['purges']): Promise<void> {
+    const reports: PurgeReport[] = [];
+    for (const order of orders) reports.push(await this.deps.parts().store.purge(order));
+    await this.auditPurges(reports);
+  }
+
+  private async auditPurges(reports: PurgeReport[]): Promise<void> {
+    const { audit } = this.deps.parts();
+    for (const report of reports) {
+      await audit.record('purge', { category: report.category, removed: report.removed, reason: report.reason });
+    }
+  }
+
+  private async receipt(kind: string, details: Record<string, unknown>): Promise<unknown> {
+    const { audit } = this.deps.parts();
+    this.counters.receipts++;
+    const body = { kind, deviceId: this.deps.cfg.deviceId, at: this.deps.ports.clock.now(), ...details };
+    await audit.record('receipt', { kind, ...(typeof details['removed'] === 'number' ? { removed: details['removed'] } : {}) });
+    return body;
+  }
+}
+
+function total(reports: PurgeReport[]): number {
+  return reports.reduce((sum, report) => sum + report.removed, 0);
+}
