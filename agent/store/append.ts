@@ -31,6 +31,7 @@ export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOut
       expiresAt: output.expiresAt, transmit: output.transmit, essential: output.essential, data: output.data,
     };
     pending.push({ body, epoch, acked: false });
+    ctx.outbox.remember(body);
     stored.push({ id, category: body.category, at: body.at, data: body.data, expiresAt: body.expiresAt, transmit: body.transmit, essential: body.essential });
   }
   if (fresh.length > 0) {

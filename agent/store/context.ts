@@ -4,6 +4,7 @@ import type { GroupCommit } from './commit.js';
 import type { StoreSecrets } from './sealed-files.js';
 import type { StoreIndex } from './store-index.js';
 import type { TrustedClock } from './trusted-clock.js';
+import type { Outbox } from './outbox.js';
 
 /** File names of one store, all under `prefix/` (see docs/storage.md for the layout). */
 export interface StoreNames {
@@ -46,6 +47,7 @@ export interface StoreContext {
   readonly index: StoreIndex;
   readonly commit: GroupCommit;
   readonly counters: Counters;
+  readonly outbox: Outbox;
   nextOrd: number;
   /** Every new epoch key gets a fresh generation, so a new segment name never meets an old file. */
   nextGen: number;

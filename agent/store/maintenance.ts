@@ -40,6 +40,7 @@ export async function shredEpochs(ctx: StoreContext, victims: EpochState[], reas
 
 async function removePart(ctx: StoreContext, part: Part): Promise<{ live: number; unsent: number }> {
   if (part.gone) return { live: 0, unsent: 0 };
+  ctx.outbox.clear();
   ctx.commit.forget(part.name);
   await ctx.storage.remove(part.name);
   return ctx.index.killPart(part);
@@ -124,6 +125,11 @@ export async function readRecords(ctx: StoreContext, entries: readonly Entry[]):
   const files = new Map<string, Uint8Array | undefined>();
   const out: StoredRecord[] = [];
   for (const entry of entries) {
+    const cached = ctx.outbox.get(entry.ord);
+    if (cached !== undefined) {
+      out.push(toStoredRecord(cached, entry.expiresAt));
+      continue;
+    }
     const name = entry.part.name;
     if (!files.has(name)) files.set(name, await ctx.storage.read(name));
     const bytes = files.get(name);

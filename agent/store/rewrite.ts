@@ -22,6 +22,7 @@ export async function rewriteCategory(ctx: StoreContext, category: string, rule:
   const decisions = entries.map((entry) => ({ entry, expiresAt: rule(entry) }));
   const changed = decisions.some((d) => d.expiresAt !== d.entry.expiresAt);
   if (!changed) return { category, removed: 0, reason };
+  ctx.outbox.clear();
   const survivors = await openSurvivors(ctx, decisions);
   const gen = ctx.nextGen++;
   const fresh = new Map<number, EpochState>();

@@ -15,6 +15,7 @@ import { deriveSecrets, loadHighWater, saveHighWater } from './sealed-files.js';
 import { StoreIndex } from './store-index.js';
 import { TrustedClock, type TrustedClockOptions } from './trusted-clock.js';
 import { prepareAppend } from './append.js';
+import { Outbox } from './outbox.js';
 
 export interface StoreOptions {
   storage: StoragePort;
@@ -64,6 +65,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     index: new StoreIndex(),
     commit: new GroupCommit(options.storage, durability.mode, durability.groupCommitMs ?? 0, options.scheduler, () => mutex.idle()),
     counters: { overflow: 0, expired: 0, purged: 0, expiredUnsent: 0, quarantined: 0 },
+    outbox: new Outbox(),
     nextOrd: 0, nextGen: 0, nextSeq: 0, ackEntries: 0, hasQuarantine: false,
   };
   await recover(ctx);
@@ -123,6 +125,7 @@ class DurableStore implements Store {
         const entry = id !== null && typeof id === 'object' ? this.ctx.index.find(id) : undefined;
         if (entry === undefined || entry.acked || !entry.transmit) continue;
         this.ctx.index.markAcked(entry);
+        this.ctx.outbox.forget(entry.ord);
         ords.push(entry.ord);
       }
       if (ords.length === 0) return false;
