@@ -9,8 +9,8 @@ import type { Store } from '../agent/store/contract.js';
 import { DAY, HOUR, MASTER, START, idKey, makeKit, reading, type Kit, type Kind } from './fixtures/store-kit.js';
 
 const kits: Kit[] = [];
-afterEach(() => {
-  for (const kit of kits.splice(0)) kit.dispose();
+afterEach(async () => {
+  for (const kit of kits.splice(0)) await kit.dispose();
 });
 const kitFor = (kind: Kind): Kit => {
   const kit = makeKit(kind);

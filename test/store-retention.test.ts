@@ -9,8 +9,8 @@ import { DAY, HOUR, MASTER, START, containsBytes, idKey, makeKit, rawFiles, read
 
 const MINUTE = 60_000;
 const kits: Kit[] = [];
-afterEach(() => {
-  for (const kit of kits.splice(0)) kit.dispose();
+afterEach(async () => {
+  for (const kit of kits.splice(0)) await kit.dispose();
 });
 const kitFor = (kind: Kind): Kit => {
   const kit = makeKit(kind);

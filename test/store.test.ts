@@ -4,8 +4,8 @@ import type { GateOutput } from '../agent/policy/contract.js';
 import { DAY, HOUR, START, idKey, makeKit, reading, type Kit, type Kind } from './fixtures/store-kit.js';
 
 const kits: Kit[] = [];
-afterEach(() => {
-  for (const kit of kits.splice(0)) kit.dispose();
+afterEach(async () => {
+  for (const kit of kits.splice(0)) await kit.dispose();
 });
 const kitFor = (kind: Kind): Kit => {
   const kit = makeKit(kind);
