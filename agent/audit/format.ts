@@ -167,17 +167,6 @@ function parseEntry(fields: Record<string, unknown>): AuditEntry {
   };
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 export function sameHash(a: Uint8Array, b: Uint8Array): boolean {
   return equalBytes(a, b);

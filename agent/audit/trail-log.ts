@@ -1,6 +1,7 @@
 import { TrustError } from '../errors.js';
 import type { StoragePort } from '../ports/storage.js';
-import { concatBytes, encodeFrame, type AuditCheckpoint, type AuditEntry, type Frame, type TrailBase } from './format.js';
+import { concatBytes } from '../codec/bytes.js';
+import { encodeFrame, type AuditCheckpoint, type AuditEntry, type Frame, type TrailBase } from './format.js';
 import { checkTrail } from './verify.js';
 
 /** The audit log on storage: opening (with torn-tail and corruption handling) and whole-log serialisation. */

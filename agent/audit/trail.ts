@@ -3,8 +3,9 @@ import { assertBytes, TrustError } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { StoragePort } from '../ports/storage.js';
 import { assertAuditDetails, type AuditDetails, type AuditEventType } from './events.js';
+import { concatBytes } from '../codec/bytes.js';
 import {
-  concatBytes, encodeFrame, GENESIS_PREV, hashEntry, signCheckpoint,
+  encodeFrame, GENESIS_PREV, hashEntry, signCheckpoint,
   type AuditCheckpoint, type AuditEntry, type Frame, type TrailBase,
 } from './format.js';
 import { openLog, serialize, type CorruptTrail, type State } from './trail-log.js';

@@ -4,7 +4,7 @@ import { utf8Encode } from '../codec/utf8.js';
 import { toHex } from '../crypto/keys.js';
 import { TrustError } from '../errors.js';
 import type { StoragePort } from '../ports/storage.js';
-import { concatBytes } from './crc32.js';
+import { concatBytes } from '../codec/bytes.js';
 
 /**
  * The small sealed files of the store: the key file (every live data key) and the time file (the trusted-time
