@@ -1,21 +1,7 @@
 import type { Registry } from '../registry-types.js';
-import { DAY, HOUR, MINUTE, RECIPIENTS } from './common.js';
+import { batteryCategory, DAY, HOUR, MINUTE, RECIPIENTS } from './common.js';
 
-const BATTERY = {
-  name: 'battery',
-  description: 'Battery charge level.',
-  fields: { percent: { type: 'number', description: 'charge in percent', min: 0, max: 100 } },
-  sensitivity: ['technical'],
-  purposes: ['low-battery warnings'],
-  recipients: ['vendor-cloud'],
-  essential: true,
-  safety: false,
-  retentionMaxMs: 30 * DAY,
-  settings: ['off', 'local', 'minimised', 'full'],
-  default: 'minimised',
-  minimise: [{ name: 'bucketed', description: 'charge in 10 % steps', fields: { percent: [{ op: 'bucket', size: 10 }] } }],
-  stopsWorkingWhenOff: ['low-battery reminders in the app'],
-} satisfies Registry['categories'][number];
+const BATTERY = batteryCategory(['low-battery reminders in the app']);
 
 /** Fitness-tracker data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
 export const fitnessTrackerRegistry: Registry = {

@@ -1,5 +1,5 @@
 import type { Registry } from '../registry-types.js';
-import { DAY, MINUTE, RECIPIENTS } from './common.js';
+import { batteryCategory, DAY, MINUTE, RECIPIENTS } from './common.js';
 
 /** Smart-lock data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
 export const smartLockRegistry: Registry = {
@@ -39,21 +39,7 @@ export const smartLockRegistry: Registry = {
       minimise: [],
       stopsWorkingWhenOff: ['(cannot be turned off: safety data)'],
     },
-    {
-      name: 'battery',
-      description: 'Battery charge level.',
-      fields: { percent: { type: 'number', description: 'charge in percent', min: 0, max: 100 } },
-      sensitivity: ['technical'],
-      purposes: ['low-battery warnings'],
-      recipients: ['vendor-cloud'],
-      essential: true,
-      safety: false,
-      retentionMaxMs: 30 * DAY,
-      settings: ['off', 'local', 'minimised', 'full'],
-      default: 'minimised',
-      minimise: [{ name: 'bucketed', description: 'charge in 10 % steps', fields: { percent: [{ op: 'bucket', size: 10 }] } }],
-      stopsWorkingWhenOff: ['low-battery warnings before the critical level'],
-    },
+    batteryCategory(['low-battery warnings before the critical level']),
     {
       name: 'door',
       description: 'Whether the door is open or closed (reveals comings and goings).',
