@@ -1,5 +1,5 @@
-import nacl from 'tweetnacl';
-import { createAuditTrail, type AuditTrail } from './audit/index.js';
+import { createAuditTrail, type AuditTrail, type ComplianceReport } from './audit/index.js';
+import { applyStartupPolicy, checkEntropy, checkPorts, openStore } from './boot.js';
 import { utf8Encode } from './codec/utf8.js';
 import { resolveConfig, type AgentConfig, type ResolvedConfig } from './config.js';
 import { loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
@@ -9,12 +9,14 @@ import { TrustError } from './errors.js';
 import { OwnerChannel } from './owner/index.js';
 import { createPolicyEngine, registryFor, type PolicyEngine } from './policy/index.js';
 import type { Ports, TimerHandle, Transport } from './ports/index.js';
-import { createStore, type Store, type StoredRecord } from './store/index.js';
+import type { Store, StoredRecord } from './store/index.js';
 import { newSessionId, Sealer } from './telemetry/sealer.js';
 import { Publisher } from './telemetry/publisher.js';
 import { topics } from './topics.js';
 import { AgentRights } from './rights.js';
-import { buildStatus, type AgentStatus } from './status.js';
+import { buildStatus, selfAssessment, type AgentStatus, type StatusSources } from './status.js';
+
+export { openStore, storeMasterKey } from './boot.js';
 
 export interface RecordResult {
   /** Outputs the gate produced (0 when dropped or folded into an open aggregation window). */
@@ -32,6 +34,8 @@ export interface Agent {
   /** The collection gate: every reading enters here. Resolves once the result is durable in the store. */
   record(category: string, data: Record<string, unknown>, at?: number): Promise<RecordResult>;
   status(): AgentStatus;
+  /** The R1-R14 self-assessment from the live configuration, policy, store, owner channel and verified trail. */
+  assess(): ComplianceReport;
   /** Called with every batch of records made durable (readings and closed aggregation windows): for QA evidence. */
   onStored(listener: (records: readonly StoredRecord[]) => void): () => void;
   /** Local pairing trigger (the device's button): opens the window, returns the QR payload string. */
@@ -52,6 +56,8 @@ export interface Agent {
 export async function createAgent(config: AgentConfig, ports: Ports): Promise<Agent> {
   const cfg = resolveConfig(config);
   checkPorts(ports);
+  // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
+  checkEntropy(ports);
   wireRandom(ports.random);
   const { identity, created } = await loadOrCreateIdentity(ports.storage);
   const sessionId = newSessionId();
@@ -66,45 +72,6 @@ export async function createAgent(config: AgentConfig, ports: Ports): Promise<Ag
   const store = await openStore(cfg, ports, identity, toHex(sessionId));
   await applyStartupPolicy(policy, store, audit);
   return new TrustAgent(cfg, ports, { identity, sessionId, audit, policy, store });
-}
-
-export function storeMasterKey(identity: DeviceIdentity): Uint8Array {
-  // A domain-separated hash, so the at-rest key never equals a key used on the wire.
-  const label = utf8Encode('iot-trust-agent/store-master/v1');
-  const input = new Uint8Array(label.length + identity.boxSecretKey.length);
-  input.set(label);
-  input.set(identity.boxSecretKey, label.length);
-  return nacl.hash(input).slice(0, 32);
-}
-
-export function openStore(cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string): Promise<Store> {
-  return createStore({
-    storage: ports.storage, clock: ports.clock, logger: ports.logger, scheduler: ports.scheduler,
-    masterKey: storeMasterKey(identity), sessionId: sessionHex,
-    durability: { mode: cfg.durability, groupCommitMs: cfg.groupCommitMs },
-    limits: { maxBytes: cfg.maxBytes, maxRecords: cfg.maxRecords },
-    sweepEveryMs: cfg.sweepIntervalMs,
-  });
-}
-
-/** A firmware update or a corrupt preference file found at boot: narrow first, before any reading is accepted. */
-async function applyStartupPolicy(policy: PolicyEngine, store: Store, audit: AuditTrail): Promise<void> {
-  const { update, purges } = policy.startup;
-  for (const order of purges) {
-    const report = await store.purge(order);
-    await audit.record('purge', { category: report.category, removed: report.removed, reason: report.reason });
-  }
-  if (update !== undefined) {
-    await audit.record('policy.update', {
-      registryVersion: update.registryVersion, widened: update.widened.length, narrowed: update.narrowed.length,
-      awaitingConsent: update.pending.length, waitedForConsent: update.widened.length > 0, source: 'firmware',
-    });
-  }
-}
-
-function checkPorts(ports: Ports): void {
-  const missing = (['random', 'clock', 'scheduler', 'storage', 'transport', 'logger'] as const).filter((name) => ports?.[name] === undefined);
-  if (missing.length > 0) throw new TrustError('INVALID_CONFIG', `ports missing: ${missing.join(', ')}`);
 }
 
 interface Parts {
@@ -123,6 +90,8 @@ class TrustAgent implements Agent {
   private publisher: Publisher;
   private windowTimer: TimerHandle | undefined;
   private started = false;
+  private closed = false;
+  private lastAnnounce: Promise<void> | undefined;
   private readonly storedListeners = new Set<(records: readonly StoredRecord[]) => void>();
 
   constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts) {
@@ -132,6 +101,8 @@ class TrustAgent implements Agent {
       will: { topic: topics.status(cfg.deviceId), payload: utf8Encode('offline'), qos: 1, retain: true },
     });
     this.publisher = this.newPublisher();
+    // Registered once, before the first connect: every (re)connect announces the device and drains the queue.
+    this.transport.onConnection((connected) => { if (connected && this.started) void this.announce(); });
     this.rights = new AgentRights({
       cfg, ports, parts: () => this.parts, owner: () => this.owner,
       replaceParts: (next) => this.replaceParts(next), publishManifest: () => this.publishManifest(),
@@ -147,39 +118,57 @@ class TrustAgent implements Agent {
   get audit(): AuditTrail { return this.parts.audit; }
 
   async start(): Promise<void> {
+    if (this.closed) throw new TrustError('CLOSED', 'a stopped agent cannot start again; create a new one');
     if (this.started) return;
     this.started = true;
-    this.owner = await OwnerChannel.create({
-      deviceId: this.deviceId, deviceType: this.cfg.deviceType, identity: () => this.parts.identity,
-      actions: this.rights, clock: this.ports.clock, storage: this.ports.storage, logger: this.ports.logger,
-    });
-    await this.parts.audit.record('agent.start', { session: toHex(this.parts.sessionId) });
-    this.transport.onConnection((connected) => { if (connected) void this.onConnected(); });
-    await this.transport.connect();
-    await this.owner.attach(this.transport);
-    await this.onConnected();
+    try {
+      if (this.owner === undefined) await this.openOwnerChannel();
+      await this.parts.audit.record('agent.start', { session: toHex(this.parts.sessionId) });
+      await this.transport.connect();
+    } catch (error) {
+      // Not started: the caller may retry (e.g. the broker was unreachable at boot). Readings still queue durably.
+      this.started = false;
+      throw error;
+    }
     this.scheduleWindowFlush();
+    // Both normally ran from the connection handlers inside connect(); awaiting them makes start() resolve once the
+    // owner channel is subscribed and the device announced. A link lost meanwhile is not a failed start: the adapter
+    // reconnects and the same handlers run again.
+    await this.owner?.attach(this.transport).catch(() => {
+      this.ports.logger.warn('owner channel not subscribed yet; retried at the next connect', { deviceId: this.deviceId });
+    });
+    await (this.lastAnnounce ?? this.announce());
   }
 
+  /**
+   * Orderly shutdown: finish the owner request in hand, close open windows into the queue, drain it while the link is
+   * up, say 'offline', close the link, then seal the audit trail and close the files. Also releases a never-started
+   * agent (the store's sweep timer runs from creation).
+   */
   async stop(): Promise<void> {
-    if (!this.started) return;
+    if (this.closed) return;
+    this.closed = true;
+    const wasStarted = this.started;
     this.started = false;
-    this.publisher.stop();
     if (this.windowTimer !== undefined) this.ports.scheduler.clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
     await this.owner?.idle();
     await this.flushWindows();
-    if (this.transport.connected) {
-      await this.publisher.drain().catch(() => undefined);
+    if (wasStarted && this.transport.connected) {
+      await this.publisher.drain();
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('offline'), { qos: 1, retain: true }).catch(() => undefined);
     }
+    await this.publisher.stop();
     await this.transport.close();
-    await this.parts.audit.record('agent.stop', { session: toHex(this.parts.sessionId) });
+    await this.owner?.idle(); // anything that arrived before the link closed
+    if (wasStarted) await this.parts.audit.record('agent.stop', { session: toHex(this.parts.sessionId) });
     await this.parts.audit.checkpoint();
     await this.parts.store.close();
     await this.parts.audit.close();
   }
 
   record(category: string, data: Record<string, unknown>, at?: number): Promise<RecordResult> {
+    if (this.closed) return Promise.reject(new TrustError('CLOSED', 'the agent is stopped'));
     // The gate and the store's append are entered in the same tick: the store serialises appends and purges in
     // arrival order, so a reading admitted before a withdrawal is always enqueued before that withdrawal's purge.
     const outputs = this.parts.policy.collect(category, data, at ?? this.ports.clock.now());
@@ -188,11 +177,19 @@ class TrustAgent implements Agent {
   }
 
   status(): AgentStatus {
-    return buildStatus({
+    return buildStatus(this.statusSources());
+  }
+
+  private statusSources(): StatusSources {
+    return {
       cfg: this.cfg, identity: this.parts.identity, policy: this.parts.policy, store: this.parts.store, audit: this.parts.audit,
       transport: this.transport, owner: this.owner, publisher: this.publisher.stats, started: this.started, rights: this.rights.counters,
       now: this.ports.clock.now(),
-    });
+    };
+  }
+
+  assess(): ComplianceReport {
+    return selfAssessment(this.statusSources());
   }
 
   onStored(listener: (records: readonly StoredRecord[]) => void): () => void {
@@ -219,13 +216,27 @@ class TrustAgent implements Agent {
     return { stored: stored.length, queued };
   }
 
+  private async openOwnerChannel(): Promise<void> {
+    this.owner = await OwnerChannel.create({
+      deviceId: this.deviceId, deviceType: this.cfg.deviceType, identity: () => this.parts.identity,
+      actions: this.rights, clock: this.ports.clock, storage: this.ports.storage, logger: this.ports.logger,
+    });
+    // Before the first connect, so requests the broker kept for this session while offline are not missed.
+    await this.owner.attach(this.transport);
+  }
+
+  /** One announcement per connect (the connection handler's); start() awaits the latest instead of repeating it. */
+  private announce(): Promise<void> {
+    this.lastAnnounce = this.onConnected();
+    return this.lastAnnounce;
+  }
+
   private async onConnected(): Promise<void> {
-    const security = this.transport.security;
-    if (security?.insecureReason !== undefined) {
-      this.ports.logger.warn('insecure transport in use (explicit opt-in)', { deviceId: this.deviceId });
-      await this.parts.audit.record('transport.insecure', { reason: 'opt-in' });
-    }
     try {
+      if (this.transport.security?.insecureReason !== undefined) {
+        this.ports.logger.warn('insecure transport in use (explicit opt-in)', { deviceId: this.deviceId });
+        await this.parts.audit.record('transport.insecure', { reason: 'opt-in' });
+      }
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('online'), { qos: 1, retain: true });
       await this.publishManifest();
     } catch (error) {
@@ -246,7 +257,9 @@ class TrustAgent implements Agent {
     const delay = Math.max(0, due - this.ports.clock.now());
     this.windowTimer = this.ports.scheduler.setTimeout(() => {
       this.windowTimer = undefined;
-      void this.flushWindows().then(() => this.scheduleWindowFlush());
+      this.flushWindows().then(() => this.scheduleWindowFlush(), () => {
+        this.ports.logger.warn('closing aggregation windows failed; retried with the next reading', { deviceId: this.deviceId });
+      });
     }, delay);
   }
 
@@ -266,17 +279,27 @@ class TrustAgent implements Agent {
     });
   }
 
-  /** After a transfer the old store is erased; its files go with the old key and a fresh store opens under the new. */
-  private async reopenStore(identity: DeviceIdentity): Promise<Store> {
+  /**
+   * After a transfer the old store is erased; its files go with the old key and a fresh store opens under the new, in
+   * a NEW session: record ids restart at seq 0, and the collector dedups readings by (device, session, seq), so
+   * reusing the session would make it drop the new owner's first readings as duplicates of the old owner's.
+   */
+  private async reopenStore(identity: DeviceIdentity): Promise<{ store: Store; sessionId: Uint8Array }> {
+    await this.publisher.stop(); // its in-flight drain still reads the old store
     await this.parts.store.close();
     for (const name of await this.ports.storage.list('store')) await this.ports.storage.remove(name);
-    return openStore(this.cfg, this.ports, identity, toHex(this.parts.sessionId));
+    const sessionId = newSessionId();
+    return { store: await openStore(this.cfg, this.ports, identity, toHex(sessionId)), sessionId };
   }
 
-  /** Ownership transfer rotates the identity and reopens the store under the new key. */
+  /**
+   * Ownership transfer: new identity, store and session. The Sealer is rebuilt with them, so its sequence restarts at
+   * 0 under a new sender key and session (a new replay space at the collector, not a replay).
+   */
   private replaceParts(next: Parts): void {
-    this.publisher.stop();
+    void this.publisher.stop();
     this.parts = next;
     this.publisher = this.newPublisher();
+    if (this.started && this.transport.connected) void this.publisher.drain();
   }
 }

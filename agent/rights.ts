@@ -26,7 +26,8 @@ export interface RightsDeps {
   owner: () => OwnerChannel | undefined;
   replaceParts: (next: Parts) => void;
   publishManifest: () => Promise<void>;
-  reopenStore: (identity: DeviceIdentity) => Promise<Store>;
+  /** Closes the old store, removes its files and opens a new one in a new session. */
+  reopenStore: (identity: DeviceIdentity) => Promise<{ store: Store; sessionId: Uint8Array }>;
 }
 
 /**
@@ -117,10 +118,10 @@ export class AgentRights implements OwnerActions {
     const identity = generateIdentity();
     await saveIdentity(this.deps.ports.storage, identity);
     await parts.audit.rotateKey(identity.signSecretKey, identity.signPublicKey);
-    const store = await this.deps.reopenStore(identity);
+    const { store, sessionId } = await this.deps.reopenStore(identity);
     await parts.policy.rotatePseudonymSecret();
     const result = await parts.policy.reset({ forgetReview: true });
-    this.deps.replaceParts({ ...parts, identity, store });
+    this.deps.replaceParts({ ...parts, identity, store, sessionId });
     await this.enforce(result, 'transfer');
     const receipt = await this.receipt('transfer', {
       removed: total(reports), boxPublicKey: toHex(identity.boxPublicKey), signPublicKey: toHex(identity.signPublicKey),

@@ -56,6 +56,7 @@ export class OwnerChannel {
   private readonly pairing: PairingHandler;
   private transport: Transport | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private announcing: Promise<void> | undefined;
   private readonly maxReplyBytes: number;
 
   private constructor(private readonly options: OwnerChannelOptions, private readonly owners: OwnerStore, private readonly nonces: NonceCache) {
@@ -100,15 +101,29 @@ export class OwnerChannel {
     return this.pairing.dropped;
   }
 
-  /** Subscribe on an agent-owned session; re-subscribes and republishes state after every reconnect. */
+  /**
+   * Listen on an agent-owned session; subscribes and publishes state now if connected, and after every (re)connect.
+   * Call it BEFORE the first connect: a persistent session delivers requests queued while the device was offline
+   * right after CONNACK, and a handler registered later would miss them. Calling it again with the same transport
+   * only waits for (or runs) the subscribe-and-announce step.
+   */
   async attach(transport: Transport): Promise<void> {
-    this.transport = transport;
-    transport.onMessage((message) => this.onMessage(message));
-    transport.onConnection((connected) => {
-      if (connected) void this.subscribe().then(() => this.publishState()).catch((error: unknown) => this.logError('resubscribe', error));
+    if (this.transport !== transport) {
+      this.transport = transport;
+      transport.onMessage((message) => this.onMessage(message));
+      transport.onConnection((connected) => {
+        if (connected) this.announce().catch((error: unknown) => this.logError('resubscribe', error));
+      });
+    }
+    if (transport.connected) await (this.announcing ?? this.announce());
+  }
+
+  private announce(): Promise<void> {
+    const run: Promise<void> = this.subscribe().then(() => this.publishState()).finally(() => {
+      if (this.announcing === run) this.announcing = undefined;
     });
-    await this.subscribe();
-    await this.publishState();
+    this.announcing = run;
+    return run;
   }
 
   /** Factory reset: forget the owner (the agent erases data and keys itself). */

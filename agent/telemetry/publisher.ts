@@ -37,6 +37,8 @@ export class Publisher {
   private readonly options: PublisherOptions;
   private timer: TimerHandle | undefined;
   private draining: Promise<void> | undefined;
+  /** New data arrived while a drain ran: that drain may already have seen an empty queue, so kick again after it. */
+  private kickPending = false;
   private stopped = false;
   readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0, unsendable: 0 };
 
@@ -46,26 +48,46 @@ export class Publisher {
 
   /** New data is queued: seal it after the batch delay (so companions can share the envelope). */
   kick(): void {
-    if (this.stopped || this.timer !== undefined || this.draining) return;
+    if (this.stopped) return;
+    if (this.draining) {
+      this.kickPending = true;
+      return;
+    }
+    if (this.timer !== undefined) return;
     this.timer = this.options.scheduler.setTimeout(() => {
       this.timer = undefined;
       void this.drain();
     }, this.options.batchDelayMs);
   }
 
-  /** Drain now (reconnect, stop, tests). Resolves when the queue is empty or the link is down. */
+  /**
+   * Drain now (reconnect, stop, tests). Resolves when the queue is empty or the link is down. A call during a running
+   * drain waits for it and drains once more, so everything queued before the call is covered. Never rejects: a
+   * failure leaves the data queued and is counted (callers often fire and forget).
+   */
   drain(): Promise<void> {
-    if (this.draining) return this.draining;
-    this.draining = this.drainLoop().finally(() => {
+    if (this.draining) return this.draining.then(() => this.drain());
+    const running = this.drainLoop().catch((error: unknown) => {
+      this.stats.failures++;
+      this.options.logger.warn('drain failed; data stays queued', { code: codeOf(error) });
+    }).finally(() => {
       this.draining = undefined;
+      if (this.kickPending) {
+        this.kickPending = false;
+        this.kick();
+      }
     });
-    return this.draining;
+    this.draining = running;
+    return running;
   }
 
-  stop(): void {
+  /** No new drains; resolves once the one in flight (if any) has finished with the queue. */
+  async stop(): Promise<void> {
     this.stopped = true;
+    this.kickPending = false;
     if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
+    await this.draining;
   }
 
   private async drainLoop(): Promise<void> {
