@@ -76,7 +76,7 @@ describe('terminal summary', () => {
       const row = lines.find((l) => l.startsWith(`${v.id} `));
       expect(row?.slice(resultColumn, resultColumn + 4)).toBe(v.pass ? 'PASS' : 'FAIL');
     }
-    expect(lines[lines.length - 1]).toBe('1 of 8 verdicts FAILED.');
+    expect(lines[lines.length - 1]).toBe('1 of 9 verdicts FAILED.');
     expect(renderSummaryTable(verdicts, { color: true })).toContain('\u001b[31mFAIL');
   });
 });
@@ -87,8 +87,8 @@ describe('machine-readable reports', () => {
     await writeJunitXml(join(dir, 'junit.xml'), report);
     const elements = parseXml(await readFile(join(dir, 'junit.xml'), 'utf8'));
     const suite = elements.find((e) => e.name === 'testsuite');
-    expect(suite?.attrs).toMatchObject({ tests: '8', failures: '1', name: 'simulator.report-probe', time: '1.234' });
-    expect(elements.filter((e) => e.name === 'testcase')).toHaveLength(8);
+    expect(suite?.attrs).toMatchObject({ tests: '9', failures: '1', name: 'simulator.report-probe', time: '1.234' });
+    expect(elements.filter((e) => e.name === 'testcase')).toHaveLength(9);
     const failure = elements.find((e) => e.name === 'failure');
     expect(failure?.attrs.message).toBe('1 of 4 hostile commands violate &lt;&amp;&gt;');
     expect(failure?.text).toContain('hostile command accepted');

@@ -63,7 +63,7 @@ describe('verdicts on clean evidence', () => {
       expect(v.pass, `${v.id}: ${v.summary}`).toBe(true);
       expect(v.checked, v.id).toBeGreaterThan(0);
     }
-    expect(cleanVerdicts.map((v) => v.id)).toEqual(['withdrawal', 'minimisation', 'retention', 'wire-encrypted', 'delivery', 'preferences', 'hostile', 'data-rights']);
+    expect(cleanVerdicts.map((v) => v.id)).toEqual(['withdrawal', 'minimisation', 'retention', 'wire-encrypted', 'delivery', 'preferences', 'hostile', 'data-rights', 'audit-trail']);
   });
 
   it('is deterministic', () => {
@@ -108,7 +108,7 @@ describe('each verdict fails on a crafted violation', () => {
     }
   });
 
-  it('minimisation: the start of a track (within 500 m of home) was not suppressed', () => {
+  it('minimisation: the start of a track (first 500 m of path) was not suppressed', () => {
     const e = copy();
     const tracker = scenario.devices.find((d) => d.type === 'fitness-tracker');
     const first = e.delivered.find((d) => d.category === 'location' && d.at > at(3 * HOUR));
@@ -117,7 +117,7 @@ describe('each verdict fails on a crafted violation', () => {
     const leak = { ...first, id: 'x:3', at: first.at - 60_000 * 3 };
     e.delivered.push(leak);
     e.accepted.push({ deviceId: leak.deviceId, id: leak.id, category: 'location', at: leak.at, expiresAt: leak.expiresAt, transmit: true });
-    expectFails(e, 'minimisation', /within 500 m of home/);
+    expectFails(e, 'minimisation', /first 500 m of its track/);
   });
 
   it('retention: delivered after expiry, stored past expiry, expiry beyond the limit', () => {
@@ -231,6 +231,17 @@ describe('each verdict fails on a crafted violation', () => {
     const snap = survivor.stores.find((s) => s.deviceId === 'thermostat-1' && s.takenAt > at(37 * HOUR));
     snap?.records.push({ id: 'old:1', category: 'climate', at: at(2 * HOUR), expiresAt: at(30 * DAY()) });
     expectFails(survivor, 'data-rights', /still stored/);
+  });
+
+  it('audit trail: a trail that does not verify, a device without an exported trail', () => {
+    const broken = copy();
+    const t = broken.auditTrails?.[0];
+    if (t) t.ok = false;
+    expectFails(broken, 'audit-trail', /does not verify/);
+
+    const missing = copy();
+    missing.auditTrails?.pop();
+    expectFails(missing, 'audit-trail', /no audit trail exported/);
   });
 });
 

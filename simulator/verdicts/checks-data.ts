@@ -102,9 +102,10 @@ function accessProblem(d: Record<string, unknown>, at: number, rawIds: Set<strin
 }
 
 /**
- * ~1 km grid (2 decimals), no raw track id, and the first and last 500 m of each track suppressed. A coarse cell
- * cannot show whether a point was near home, so the checker replays the tracker's model (same seed) to find the
- * raw point behind each delivered one.
+ * ~1 km grid (2 decimals), no raw track id, and the first and last 500 m of path of each track suppressed (the
+ * agreed rule is path length, docs/policy.md). A coarse cell cannot show where on its track a point was, so the
+ * checker replays the tracker's model (same seed) to find the raw point behind each delivered one and measures the
+ * path to it from the track's start and from it to the track's end.
  */
 function locationProblem(ctx: CheckContext, r: DeliveredRecord): string | undefined {
   const d = r.data;
@@ -112,10 +113,9 @@ function locationProblem(ctx: CheckContext, r: DeliveredRecord): string | undefi
   const raw = rawLocationAt(ctx, r.deviceId, r.at);
   if (typeof d.trackId === 'string' && (d.trackId === raw?.trackId || /^trk-[0-9a-f]{8}$/.test(d.trackId))) return 'raw track id sent';
   if (!raw) return undefined;
-  const north = (raw.lat - ctx.home.lat) * 111_320;
-  const east = (raw.lon - ctx.home.lon) * 111_320 * Math.cos((ctx.home.lat * Math.PI) / 180);
-  // 480 m: the model adds a few metres of GPS noise around the true path.
-  return Math.hypot(north, east) < 480 ? 'point within 500 m of home (track start/end not suppressed)' : undefined;
+  // 1 m of slack for floating-point differences in the distance sums.
+  if (raw.fromStartM < 499) return 'point within the first 500 m of its track (track start not suppressed)';
+  return raw.toEndM < 499 ? 'point within the last 500 m of its track (track end not suppressed)' : undefined;
 }
 
 /** V3: no record older than its retention on any device, nothing delivered after its expiry. */

@@ -111,3 +111,22 @@ export function checkDataRights(ctx: CheckContext): Verdict {
   if (t.checked === 0) return { id: 'data-rights', title: 'Export, erase and transfer honoured with receipts', pass: true, checked: 0, violations: 0, summary: 'no data-rights requests in this scenario' };
   return t.verdict('data-rights', 'Export, erase and transfer honoured with receipts', 'requests');
 }
+
+/** V9: every device's exported audit trail verifies (hash chain intact, head signed by the device key). */
+export function checkAuditTrails(ctx: CheckContext): Verdict {
+  const t = new Tally();
+  const trails = ctx.evidence.auditTrails;
+  if (trails === undefined) {
+    return { id: 'audit-trail', title: 'Every device audit trail verifies', pass: true, checked: 0, violations: 0, summary: 'audit trails not part of this evidence' };
+  }
+  for (const trail of trails) {
+    t.checked++;
+    if (!trail.ok) t.violation(trail, 'audit trail does not verify');
+  }
+  for (const d of ctx.evidence.scenario.devices) {
+    if (trails.some((x) => x.deviceId === d.id)) continue;
+    t.checked++;
+    t.violation({ deviceId: d.id }, 'no audit trail exported');
+  }
+  return t.verdict('audit-trail', 'Every device audit trail verifies', 'device audit trails');
+}

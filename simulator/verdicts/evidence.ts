@@ -21,6 +21,8 @@ export interface Evidence {
   hostile: HostileResult[];
   acks: PreferenceAck[];
   rights: RightsResult[];
+  /** Each device's audit trail, exported at the end of the run and verified off the device. */
+  auditTrails?: AuditTrailResult[];
   /** The household the models used (default: the models' default household). */
   household?: readonly HouseholdMember[];
   home?: GeoPoint;
@@ -89,6 +91,17 @@ export interface RightsResult {
   ok: boolean;
   /** The signed receipt verified against the device key. */
   receiptVerified: boolean;
+  /** Why it did not complete (error code and message). */
+  error?: string;
+}
+
+export interface AuditTrailResult {
+  deviceId: string;
+  /** verifyTrail's result: chain intact and signed head valid. */
+  ok: boolean;
+  entries: number;
+  /** Where and how the chain broke, when it did. */
+  firstBreak?: string;
 }
 
 export interface Verdict {

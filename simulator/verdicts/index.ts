@@ -1,5 +1,5 @@
 import { checkMinimisation, checkRetention, checkWithdrawal } from './checks-data.js';
-import { checkDataRights, checkDelivery, checkHostile, checkPreferenceEnforcement } from './checks-flow.js';
+import { checkAuditTrails, checkDataRights, checkDelivery, checkHostile, checkPreferenceEnforcement } from './checks-flow.js';
 import { checkWire } from './checks-wire.js';
 import { createContext } from './context.js';
 import type { Evidence, Verdict } from './evidence.js';
@@ -22,6 +22,7 @@ export function checkVerdicts(evidence: Evidence): Verdict[] {
     checkPreferenceEnforcement(ctx),
     checkHostile(ctx),
     checkDataRights(ctx),
+    checkAuditTrails(ctx),
   ];
 }
 

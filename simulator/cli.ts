@@ -1,0 +1,203 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isTrustError } from '../agent/errors.js';
+import { createProgress } from './progress.js';
+import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, writeJunitXml } from './report/index.js';
+import { parseDuration } from './scenario/duration.js';
+import { loadScenarioFile } from './scenario/loader.js';
+import type { Scenario } from './scenario/types.js';
+import { runSimulation, type RunResult } from './run/index.js';
+
+export const SIMULATE_USAGE = `trust-agent simulate [scenario.json] [options]
+
+Runs a scenario (default: simulator/scenarios/default.json, a household over 7 virtual days) with a real agent per
+device, a collector and the owners' companion apps on an MQTT broker over TLS, then checks every privacy verdict.
+
+Options:
+  --broker URL        use this broker instead of the embedded one (mqtts://host:port); needs --ca
+  --ca FILE           PEM of the CA that signed the broker certificate
+  --seed N            override the scenario seed (same seed, same readings, same verdicts, same report)
+  --duration D        override the scenario duration (e.g. 12h, 2d); events after it are dropped
+  --out DIR           where reports go (default: reports/<scenario-name>/)
+  --speed MODE        virtual (default: days in seconds) or realtime (virtual time follows the wall clock, 1x)
+  --step D            virtual time per loop step (default 5m)
+  --quiet             no progress bar, no event lines
+  --json              print the JSON report on standard output instead of the summary
+  -h, --help          this text
+
+Writes report.json, junit.xml, index.html and devices/<id>/ (compliance self-assessment, exported audit trail and
+its verification) into the output directory.
+Exit status: 0 every verdict passed, 1 a verdict failed (or the run could not complete), 2 usage error.
+`;
+
+interface Args {
+  scenario?: string;
+  broker?: string;
+  ca?: string;
+  seed?: number;
+  duration?: number;
+  out?: string;
+  speed?: 'virtual' | 'realtime';
+  stepMs?: number;
+  quiet: boolean;
+  json: boolean;
+  help: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quiet: false, json: false, help: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    switch (a) {
+      case '--broker': args.broker = value(i++, a); break;
+      case '--ca': args.ca = value(i++, a); break;
+      case '--seed': {
+        const n = Number(value(i++, a));
+        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError('--seed must be an integer from 0 to 4294967295');
+        args.seed = n;
+        break;
+      }
+      case '--duration': args.duration = duration(value(i++, a), a); break;
+      case '--step': args.stepMs = duration(value(i++, a), a); break;
+      case '--out': args.out = value(i++, a); break;
+      case '--speed': {
+        const v = value(i++, a);
+        if (v !== 'virtual' && v !== 'realtime') throw new UsageError('--speed must be virtual or realtime');
+        args.speed = v;
+        break;
+      }
+      case '--quiet': args.quiet = true; break;
+      case '--json': args.json = true; break;
+      case '-h': case '--help': args.help = true; break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        if (args.scenario !== undefined) throw new UsageError('only one scenario file');
+        args.scenario = a;
+    }
+  }
+  if (args.broker !== undefined && args.ca === undefined) throw new UsageError('--broker needs --ca (the broker is verified over TLS)');
+  if (args.ca !== undefined && args.broker === undefined) throw new UsageError('--ca only makes sense with --broker');
+  return args;
+}
+
+function duration(text: string, flag: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`${flag} must be a duration such as 90s, 2h30m or 7d`);
+}
+
+/** The shipped default scenario, found next to the bundle (dist/cli.js) or the sources. */
+function defaultScenarioPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', 'simulator', 'scenarios', 'default.json');
+}
+
+function applyOverrides(scenario: Scenario, args: Args): Scenario {
+  let s = scenario;
+  if (args.seed !== undefined) s = { ...s, seed: args.seed, devices: s.devices };
+  if (args.duration !== undefined) {
+    const endMs = s.startMs + args.duration;
+    s = { ...s, durationMs: args.duration, endMs, events: s.events.filter((e) => e.atMs < endMs) };
+  }
+  if (args.broker !== undefined) s = { ...s, broker: { kind: 'external', url: args.broker, ...(args.ca === undefined ? {} : { ca: args.ca }) } };
+  return s;
+}
+
+export async function runSimulateCli(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`trust-agent simulate: ${error.message}\n\n${SIMULATE_USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(SIMULATE_USAGE);
+    return 0;
+  }
+  const path = args.scenario ?? defaultScenarioPath();
+  let scenario: Scenario;
+  try {
+    scenario = applyOverrides(await loadScenarioFile(path), args);
+  } catch (error) {
+    process.stderr.write(`trust-agent simulate: ${isTrustError(error) || error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+  if (args.seed !== undefined) scenario = await reseed(path, scenario, args);
+  const outDir = resolve(args.out ?? join('reports', scenario.name));
+  const caPem = args.ca === undefined ? undefined : await readFile(args.ca, 'utf8');
+  const tty = process.stderr.isTTY === true && !args.quiet;
+  const progress = createProgress({ stream: process.stderr, isTTY: tty, startMs: scenario.startMs, endMs: scenario.endMs });
+  if (!args.quiet && !args.json) {
+    process.stderr.write(`Scenario ${scenario.name}: ${scenario.devices.length} devices, ${scenario.events.length} events, seed ${scenario.seed}, broker ${args.broker ?? 'embedded (TLS, loopback)'}\n`);
+  }
+  const result = await runSimulation(scenario, {
+    ...(args.broker === undefined ? {} : { broker: { url: args.broker, ...(caPem === undefined ? {} : { caPem }) } }),
+    ...(args.speed === undefined ? {} : { speed: args.speed }),
+    ...(args.stepMs === undefined ? {} : { stepMs: args.stepMs }),
+    outDir,
+    onProgress: (sample) => progress.update(sample),
+    onLog: (line) => { if (tty) progress.log(line); },
+  });
+  progress.finish();
+  const files = await writeReports(outDir, result);
+  if (args.json) process.stdout.write(reportToJson(result.report));
+  else process.stdout.write(summary(result, files, process.stdout.isTTY === true));
+  return result.report.passed ? 0 : 1;
+}
+
+/** A new seed changes every device's model seed too: reload so the loader derives them as it always does. */
+async function reseed(path: string, scenario: Scenario, args: Args): Promise<Scenario> {
+  const { parseScenario } = await import('./scenario/loader.js');
+  const raw = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  const parsed = parseScenario(JSON.stringify({ ...raw, seed: args.seed }), path);
+  const { seed: _seed, ...rest } = args;
+  return parsed.ok ? applyOverrides(parsed.scenario, rest) : scenario;
+}
+
+async function writeReports(outDir: string, result: RunResult): Promise<{ json: string; junit: string; html: string }> {
+  const json = join(outDir, 'report.json');
+  const junit = join(outDir, 'junit.xml');
+  await writeJsonReport(json, result.report);
+  await writeJunitXml(junit, result.report);
+  const html = await writeHtmlReport(outDir, result.report);
+  return { json, junit, html };
+}
+
+function summary(result: RunResult, files: { json: string; junit: string; html: string }, color: boolean): string {
+  const lines: string[] = ['', renderSummaryTable(result.verdicts, { color })];
+  lines.push('Devices (setting enforced at the end · readings the collector delivered per category):');
+  for (const d of result.devices) {
+    const cats = Object.entries(d.settings).map(([c, s]) => `${c} ${s} ${d.collected[c] ?? 0}`);
+    const extra = [`boots ${d.boots}`, `audit trail ${d.trailVerified ? 'verified' : 'DOES NOT VERIFY'}`].join(', ');
+    lines.push(`  ${d.id.padEnd(20)} ${cats.join(' · ')}`);
+    lines.push(`  ${''.padEnd(20)} ${extra}${d.page === undefined ? '' : `, report ${rel(join(dirname(files.html), d.page))}`}`);
+  }
+  const r = result.runtime;
+  lines.push('', `Virtual ${fmtDays(result.report.scenario.durationMs)} in ${(r.wallMs / 1000).toFixed(1)} s: ${r.readings} readings, `
+    + `${result.report.totals.delivered} delivered, ${result.report.totals.wireMessages} wire messages${r.stalls > 0 ? `, ${r.stalls} network stalls` : ''}${r.recordErrors > 0 ? `, ${r.recordErrors} readings refused by the gate` : ''}.`);
+  lines.push(`JSON report   ${rel(files.json)}`, `JUnit XML     ${rel(files.junit)}`, `HTML report   ${rel(files.html)}`, '');
+  return lines.join('\n');
+}
+
+function rel(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r.startsWith('..') ? path : r;
+}
+
+function fmtDays(ms: number): string {
+  return ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(2)} days` : `${+(ms / 3_600_000).toFixed(2)} hours`;
+}

@@ -1,0 +1,148 @@
+import { createAgent, type Agent } from '../../agent/agent.js';
+import type { DeviceType } from '../../agent/config.js';
+import { memoryStorage, seededRandom, type MemoryStorage, type VirtualTime } from '../../agent/adapters/memory/index.js';
+import type { LoggerPort, Ports, SchedulerPort, StoragePort, TimerHandle, TransportOptions } from '../../agent/ports/index.js';
+import type { StoredRecord } from '../../agent/store/index.js';
+import type { DeviceModel } from '../models/types.js';
+import type { CountedTransport } from './traffic.js';
+
+/** A dead device does nothing: its pending I/O never completes and its timers never fire. */
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+/** Storage and timers of one boot of a device; cutting the power stops both at once. */
+class PowerGate {
+  alive = true;
+  private readonly timers = new Set<TimerHandle>();
+
+  constructor(private readonly time: VirtualTime) {}
+
+  storage(inner: StoragePort): StoragePort {
+    const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => (this.alive ? fn(...args) : never<R>());
+    return {
+      read: guard((name) => inner.read(name)),
+      writeAtomic: guard((name, data) => inner.writeAtomic(name, data)),
+      append: guard((name, data) => inner.append(name, data)),
+      sync: guard((name) => inner.sync(name)),
+      truncate: guard((name, length) => inner.truncate(name, length)),
+      remove: guard((name) => inner.remove(name)),
+      list: guard((prefix) => inner.list(prefix)),
+    };
+  }
+
+  scheduler(): SchedulerPort {
+    return {
+      setTimeout: (callback, delayMs) => {
+        if (!this.alive) return 0;
+        const handle = this.time.setTimeout(() => {
+          this.timers.delete(handle);
+          if (this.alive) callback();
+        }, delayMs);
+        this.timers.add(handle);
+        return handle;
+      },
+      clearTimeout: (handle) => {
+        this.timers.delete(handle);
+        this.time.clearTimeout(handle);
+      },
+    };
+  }
+
+  cut(): void {
+    this.alive = false;
+    for (const handle of this.timers) this.time.clearTimeout(handle);
+    this.timers.clear();
+  }
+}
+
+export interface DeviceHooks {
+  onStored(device: SimDevice, records: readonly StoredRecord[]): void;
+}
+
+export interface SimDeviceOptions {
+  id: string;
+  type: DeviceType;
+  seed: number;
+  model: DeviceModel;
+  time: VirtualTime;
+  recipientPublicKey: Uint8Array;
+  transport: (options: TransportOptions) => CountedTransport;
+  logger: LoggerPort;
+  hooks: DeviceHooks;
+}
+
+/**
+ * One simulated device: a model, a persistent memory "flash" that survives power loss (minus unsynced bytes), a
+ * device clock that can be skewed, and the real agent of the current boot.
+ */
+export class SimDevice {
+  readonly id: string;
+  readonly type: DeviceType;
+  readonly model: DeviceModel;
+  readonly storage: MemoryStorage = memoryStorage();
+  /** Device clock error (ms): what a clock jump event sets. */
+  clockOffsetMs = 0;
+  agent: Agent | undefined;
+  transport: CountedTransport | undefined;
+  boots = 0;
+  partitioned = false;
+  private gate: PowerGate | undefined;
+
+  constructor(private readonly options: SimDeviceOptions) {
+    this.id = options.id;
+    this.type = options.type;
+    this.model = options.model;
+  }
+
+  get powered(): boolean {
+    return this.agent !== undefined;
+  }
+
+  get online(): boolean {
+    return this.transport?.connected === true;
+  }
+
+  /** Boot: a new agent on the same storage, its own seeded random, the shared virtual time seen through this clock. */
+  async boot(): Promise<Agent> {
+    const { time } = this.options;
+    const gate = new PowerGate(time);
+    this.gate = gate;
+    this.boots++;
+    let transport: CountedTransport | undefined;
+    const ports: Ports = {
+      random: seededRandom(`sim/${this.options.seed}/${this.id}/boot-${this.boots}`),
+      clock: { now: () => time.now() + this.clockOffsetMs, monotonic: () => time.monotonic() },
+      scheduler: gate.scheduler(),
+      storage: gate.storage(this.storage),
+      transport: (opts) => (transport = this.options.transport(opts)),
+      logger: this.options.logger,
+    };
+    const agent = await createAgent({
+      deviceId: this.id, deviceType: this.type, recipientPublicKey: this.options.recipientPublicKey,
+    }, ports);
+    this.transport = transport;
+    agent.onStored((records) => this.options.hooks.onStored(this, records));
+    await agent.start();
+    this.agent = agent;
+    return agent;
+  }
+
+  /** Power cut: timers and storage stop dead, the socket dies without DISCONNECT, unsynced bytes are lost (torn). */
+  async powerOff(tornRandom: () => number): Promise<void> {
+    this.gate?.cut();
+    const transport = this.transport;
+    this.agent = undefined;
+    this.transport = undefined;
+    this.storage.crash({ tornTail: true, random: tornRandom });
+    if (transport !== undefined) {
+      transport.dropLink();
+      await transport.close().catch(() => undefined);
+    }
+  }
+
+  /** Orderly shutdown at the end of the run. */
+  async shutdown(): Promise<void> {
+    const agent = this.agent;
+    if (agent === undefined) return;
+    await agent.stop().catch(() => undefined);
+  }
+}

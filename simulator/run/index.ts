@@ -1,0 +1,210 @@
+import type { Agent } from '../../agent/agent.js';
+import type { ProgressSample } from '../progress.js';
+import { buildReport, type SimulationReport } from '../report/index.js';
+import type { Scenario, ScenarioEvent } from '../scenario/types.js';
+import { checkVerdicts, type Evidence, type Verdict } from '../verdicts/index.js';
+import { assessDevice, verifyExportedTrail, writeDeviceFiles } from './device-report.js';
+import { runEvent, type Deferred } from './events.js';
+import { openBroker, type BrokerChoice } from './infra.js';
+import { World } from './world.js';
+import { toHex } from '../../agent/crypto/keys.js';
+
+export type { BrokerChoice } from './infra.js';
+
+export interface RunOptions {
+  /** Default: the embedded TLS broker. */
+  broker?: BrokerChoice;
+  /** Overrides the scenario's speed. */
+  speed?: 'virtual' | 'realtime';
+  /** Virtual time per loop step (readings are recorded per step; events split steps). Default 5 min. */
+  stepMs?: number;
+  /** How often device stores are sampled for the retention and withdrawal verdicts. Default 6 h. */
+  snapshotEveryMs?: number;
+  /** Where device reports (compliance, audit trail) are written; none when omitted. */
+  outDir?: string;
+  onProgress?: (sample: ProgressSample) => void;
+  onLog?: (line: string) => void;
+  /** Called with every booted agent: tests use it to build a deliberately broken agent. */
+  afterBoot?: (agent: Agent, device: { id: string; type: string }) => void;
+}
+
+export interface DeviceOutcome {
+  id: string;
+  type: string;
+  /** Effective setting per category at the end of the run, as the device enforces it. */
+  settings: Record<string, string>;
+  /** Readings the collector delivered per category. */
+  collected: Record<string, number>;
+  boots: number;
+  trailVerified: boolean;
+  page?: string;
+}
+
+export interface RunResult {
+  evidence: Evidence;
+  verdicts: Verdict[];
+  report: SimulationReport;
+  devices: DeviceOutcome[];
+  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number };
+}
+
+const MINUTE = 60_000;
+
+/** Run a scenario end to end against real agents, a real broker and the collector; judge it; build the report. */
+export async function runSimulation(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const wallStart = performance.now();
+  const broker = await openBroker(options.broker ?? brokerOf(scenario));
+  const world = new World(scenario, broker, options.afterBoot === undefined ? {} : { afterBoot: options.afterBoot });
+  try {
+    await world.setUp();
+    await mainLoop(world, options, wallStart);
+    const outcomes = await finish(world, options);
+    world.evidence.runEndMs = world.time.now();
+    const verdicts = checkVerdicts(world.evidence);
+    const wallMs = Math.round(performance.now() - wallStart);
+    const deviceReports: Record<string, string> = {};
+    for (const o of outcomes) if (o.page !== undefined) deviceReports[o.id] = o.page;
+    const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors };
+    const report = buildReport(world.evidence, verdicts, {
+      deviceReports,
+      runtime: { wallMs, readingsPerSecond: Math.round(world.stats.readings / Math.max(0.001, wallMs / 1000)), note: `broker ${broker.label}; ${runtime.stalls} network stalls` },
+    });
+    return { evidence: world.evidence, verdicts, report, devices: outcomes, runtime };
+  } finally {
+    await world.tearDown().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+  }
+}
+
+function brokerOf(scenario: Scenario): BrokerChoice {
+  return scenario.broker.kind === 'embedded' ? {} : { url: scenario.broker.url };
+}
+
+async function mainLoop(world: World, options: RunOptions, wallStart: number): Promise<void> {
+  const { scenario } = world;
+  const realtime = (options.speed ?? scenario.speed) === 'realtime';
+  const stepMs = realtime ? 1000 : options.stepMs ?? 5 * MINUTE;
+  const snapshotEvery = options.snapshotEveryMs ?? 6 * 60 * MINUTE;
+  const deferred: Deferred[] = [];
+  const events = [...scenario.events];
+  let t = scenario.startMs;
+  let nextSnapshot = scenario.startMs + snapshotEvery;
+  const loopWallStart = performance.now();
+  for (;;) {
+    const nextDue = Math.min(events[0]?.atMs ?? Infinity, ...deferred.map((d) => d.atMs));
+    const target = Math.min(t + stepMs, nextDue, scenario.endMs, nextSnapshot);
+    if (realtime) await sleep(target - scenario.startMs - (performance.now() - loopWallStart));
+    await world.time.advanceTo(target - scenario.startMs);
+    await recordReadings(world, t, target);
+    t = target;
+    await runDue(world, t, events, deferred, options);
+    if (t >= nextSnapshot) {
+      await world.snapshotStores();
+      nextSnapshot += snapshotEvery;
+    }
+    options.onProgress?.({ virtualMs: t, devices: world.devices.size, online: world.online(), readings: world.stats.readings, delivered: world.evidence.delivered.length });
+    if (t >= scenario.endMs) break;
+  }
+  void wallStart;
+}
+
+/** Follow-ups first (an outage that ends as another event starts), then scenario events, in time and file order. */
+async function runDue(world: World, t: number, events: ScenarioEvent[], deferred: Deferred[], options: RunOptions): Promise<void> {
+  for (;;) {
+    deferred.sort((a, b) => a.atMs - b.atMs);
+    if (deferred[0] !== undefined && deferred[0].atMs <= t) {
+      await deferred.shift()?.run();
+      continue;
+    }
+    const event = events[0];
+    if (event === undefined || event.atMs > t) return;
+    events.shift();
+    options.onLog?.(`${new Date(t).toISOString().slice(0, 16).replace('T', ' ')}  ${describe(event)}`);
+    await runEvent(world, event, (item) => deferred.push(item));
+  }
+}
+
+function describe(event: ScenarioEvent): string {
+  const who = 'device' in event ? `${event.device} ` : '';
+  return `${event.type} ${who}${event.note === undefined ? '' : `(${event.note})`}`.trimEnd();
+}
+
+/** The models' readings for [from, to), fed to each powered device's agent with the device's own clock error. */
+async function recordReadings(world: World, from: number, to: number): Promise<void> {
+  if (to <= from) return;
+  const writes: Promise<unknown>[] = [];
+  for (const device of world.devices.values()) {
+    const readings = device.model.step(from, to);
+    const agent = device.agent;
+    if (agent === undefined) continue;
+    for (const r of readings) {
+      world.stats.readings++;
+      writes.push(agent.record(r.category, r.data, r.at + device.clockOffsetMs).catch(() => void world.stats.recordErrors++));
+    }
+  }
+  await Promise.all(writes);
+}
+
+const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+/** Drain, sample the stores, export and verify audit trails, write device reports, stop every agent. */
+async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[]> {
+  await drain(world);
+  await world.snapshotStores();
+  const outcomes: DeviceOutcome[] = [];
+  for (const device of world.devices.values()) {
+    const outcome: DeviceOutcome = { id: device.id, type: device.type, settings: {}, collected: {}, boots: device.boots, trailVerified: false };
+    for (const r of world.evidence.delivered) if (r.deviceId === device.id) outcome.collected[r.category] = (outcome.collected[r.category] ?? 0) + 1;
+    const agent = device.agent;
+    const owner = world.owners.get(device.id);
+    if (agent !== undefined && owner !== undefined) {
+      for (const [name, c] of Object.entries(agent.status().enforced.categories)) outcome.settings[name] = c.setting;
+      const { bytes, source } = await exportTrail(world, device.id, agent);
+      const { result, trail } = verifyExportedTrail(device.id, bytes, agent.publicKeys.sign, owner.previousSignKeys);
+      world.evidence.auditTrails?.push(trail);
+      outcome.trailVerified = trail.ok;
+      if (options.outDir !== undefined) {
+        const compliance = assessDevice(agent, world.collector.publicKey, world.time.now());
+        outcome.page = await writeDeviceFiles(options.outDir, device.id, compliance, bytes, source, result, toHex(agent.publicKeys.sign));
+      }
+    }
+    outcomes.push(outcome);
+  }
+  await stopAll(world);
+  return outcomes;
+}
+
+/** The owner's companion fetches the trail over the channel; a trail too large for one reply is read locally. */
+async function exportTrail(world: World, deviceId: string, agent: Agent): Promise<{ bytes: Uint8Array; source: string }> {
+  const owner = world.owners.get(deviceId);
+  if (owner !== undefined && world.devices.get(deviceId)?.online === true) {
+    const fetched = owner.app.fetchAuditTrail().then((bytes) => ({ bytes, source: 'by the owner companion (get-audit)' }), () => undefined);
+    world.track(deviceId, fetched);
+    await world.settle();
+    const got = await fetched;
+    if (got !== undefined) return got;
+  }
+  return { bytes: agent.audit.exportTrail(), source: 'locally from the device (agent.audit.exportTrail)' };
+}
+
+/** Let queued data go out: advance virtual time in small steps until no online device has anything queued. */
+async function drain(world: World): Promise<void> {
+  for (let i = 0; i < 720; i++) {
+    let queued = 0;
+    for (const d of world.devices.values()) if (d.online && d.agent) queued += d.agent.status().store.queued;
+    if (queued === 0) return;
+    await world.time.advance(5_000);
+  }
+}
+
+/** agent.stop() drains with paced (virtual) timers, so time keeps moving while the agents shut down. */
+async function stopAll(world: World): Promise<void> {
+  let done = false;
+  const stopping = Promise.all([...world.devices.values()].map((d) => d.shutdown())).finally(() => (done = true));
+  while (!done) {
+    await world.time.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+  }
+  await stopping;
+  await world.settle();
+}
