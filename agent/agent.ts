@@ -92,6 +92,10 @@ class TrustAgent implements Agent {
   private started = false;
   private closed = false;
   private lastAnnounce: Promise<void> | undefined;
+  /** Content hash of the manifest last acknowledged by the broker (evidence for R8: published, not just generated). */
+  private publishedManifestHash: string | undefined;
+  /** Security state last written to the trail as 'selfcheck' (R14), so only changes are recorded. */
+  private lastSelfcheck: string | undefined;
   private readonly storedListeners = new Set<(records: readonly StoredRecord[]) => void>();
 
   constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts) {
@@ -106,7 +110,7 @@ class TrustAgent implements Agent {
     this.rights = new AgentRights({
       cfg, ports, parts: () => this.parts, owner: () => this.owner,
       replaceParts: (next) => this.replaceParts(next), publishManifest: () => this.publishManifest(),
-      reopenStore: (identity) => this.reopenStore(identity),
+      reopenStore: (identity) => this.reopenStore(identity), selfcheck: () => this.selfcheck(),
     });
   }
 
@@ -138,6 +142,18 @@ class TrustAgent implements Agent {
       this.ports.logger.warn('owner channel not subscribed yet; retried at the next connect', { deviceId: this.deviceId });
     });
     await (this.lastAnnounce ?? this.announce());
+    await this.selfcheck(true);
+  }
+
+  /** R14: the secure set-up check, written to the trail at start and whenever its outcome changes (pairing, transfer). */
+  private async selfcheck(force = false): Promise<void> {
+    const { security, paired } = this.status();
+    const key = `${security.secure}:${security.codes.join(',')}`;
+    if (!force && key === this.lastSelfcheck) return;
+    this.lastSelfcheck = key;
+    await this.parts.audit.record('selfcheck', {
+      secure: security.secure, failed: security.codes.length, tls: !security.codes.includes('tls-off'), keys: true, paired,
+    });
   }
 
   /**
@@ -184,7 +200,7 @@ class TrustAgent implements Agent {
     return {
       cfg: this.cfg, identity: this.parts.identity, policy: this.parts.policy, store: this.parts.store, audit: this.parts.audit,
       transport: this.transport, owner: this.owner, publisher: this.publisher.stats, started: this.started, rights: this.rights.counters,
-      now: this.ports.clock.now(),
+      now: this.ports.clock.now(), manifestPublished: this.publishedManifestHash === this.parts.policy.manifest().contentHash,
     };
   }
 
@@ -235,7 +251,7 @@ class TrustAgent implements Agent {
     try {
       if (this.transport.security?.insecureReason !== undefined) {
         this.ports.logger.warn('insecure transport in use (explicit opt-in)', { deviceId: this.deviceId });
-        await this.parts.audit.record('transport.insecure', { reason: 'opt-in' });
+        await this.parts.audit.record('transport.insecure', { reason: 'opt-in', allowed: true, tls: this.transport.security.encrypted });
       }
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('online'), { qos: 1, retain: true });
       await this.publishManifest();
@@ -247,8 +263,10 @@ class TrustAgent implements Agent {
 
   private async publishManifest(): Promise<void> {
     if (!this.transport.connected) return;
-    const signed = signDocument(this.parts.policy.manifest(), this.parts.identity.signSecretKey);
+    const manifest = this.parts.policy.manifest();
+    const signed = signDocument(manifest, this.parts.identity.signSecretKey);
     await this.transport.publish(topics.manifest(this.deviceId), signed, { qos: 1, retain: true });
+    this.publishedManifestHash = manifest.contentHash;
   }
 
   private scheduleWindowFlush(): void {
@@ -298,8 +316,10 @@ class TrustAgent implements Agent {
    */
   private replaceParts(next: Parts): void {
     void this.publisher.stop();
+    const totals = this.publisher.stats;
     this.parts = next;
     this.publisher = this.newPublisher();
+    Object.assign(this.publisher.stats, totals); // counters cover the device's life, not one identity
     if (this.started && this.transport.connected) void this.publisher.drain();
   }
 }

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from './config.js';
 import { generateIdentity, saveIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
 import { TrustError } from './errors.js';
 import type { OwnerActions, OwnerChannel } from './owner/index.js';
-import { sealForOwner } from './owner/index.js';
+import { OwnerStore, sealForOwner } from './owner/index.js';
 import type { ChangeResult, PolicyEngine } from './policy/index.js';
 import type { Ports } from './ports/index.js';
 import type { PurgeReport, Store } from './store/index.js';
@@ -28,6 +28,8 @@ export interface RightsDeps {
   publishManifest: () => Promise<void>;
   /** Closes the old store, removes its files and opens a new one in a new session. */
   reopenStore: (identity: DeviceIdentity) => Promise<{ store: Store; sessionId: Uint8Array }>;
+  /** Re-run the secure set-up check (R14) after something that can change it (pairing, transfer). */
+  selfcheck: () => Promise<void>;
 }
 
 /**
@@ -127,6 +129,11 @@ export class AgentRights implements OwnerActions {
       removed: total(reports), boxPublicKey: toHex(identity.boxPublicKey), signPublicKey: toHex(identity.signPublicKey),
     });
     await parts.audit.record('ownership.transfer', { removed: total(reports), keysRotated: true });
+    // The local API transfers too, not only the companion's request: the old owner is forgotten either way.
+    const channel = this.deps.owner();
+    if (channel === undefined) await new OwnerStore(this.deps.ports.storage).clear();
+    else await channel.forgetOwner().catch(() => undefined); // cleared first; only the state announcement may fail offline
+    await this.deps.selfcheck();
     return receipt;
   }
 
@@ -141,6 +148,7 @@ export class AgentRights implements OwnerActions {
   async audit(type: string, details: Record<string, string | number | boolean>): Promise<void> {
     const event = ownerAuditEvent(type, details);
     await this.deps.parts().audit.record(event.type, event.details);
+    if (event.type === 'pairing') await this.deps.selfcheck();
   }
 
   private async enforce(result: ChangeResult, action: string): Promise<void> {

@@ -41,6 +41,8 @@ export interface StatusSources {
   started: boolean;
   rights: { receipts: number; changes: number };
   now: number;
+  /** The broker acknowledged the current manifest (retained). */
+  manifestPublished: boolean;
 }
 
 export interface AgentStatus {
@@ -98,7 +100,7 @@ export function assessmentInput(s: StatusSources, verifyTrail = false): Assessme
     owner: { paired: owner !== undefined, ...(owner === undefined ? {} : { ownerKeyId: toHex(owner.keyId) }), pairingWindowOpen: s.owner?.pairingWindowOpen() ?? false },
     policy: {
       registryVersion: manifest.registryVersion, preferencesVersion: manifest.preferencesVersion, manifestHash: manifest.contentHash,
-      manifestPublished: s.started, firstRunReviewed: manifest.manifestReviewed, categories: assessmentCategories(manifest),
+      manifestPublished: s.manifestPublished, firstRunReviewed: manifest.manifestReviewed, categories: assessmentCategories(manifest),
       counters: policyCounters(s.policy),
     },
     store: {
