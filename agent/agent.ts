@@ -187,7 +187,12 @@ class TrustAgent implements Agent {
     if (this.closed) return Promise.reject(new TrustError('CLOSED', 'the agent is stopped'));
     // The gate and the store's append are entered in the same tick: the store serialises appends and purges in
     // arrival order, so a reading admitted before a withdrawal is always enqueued before that withdrawal's purge.
-    const outputs = this.parts.policy.collect(category, data, at ?? this.ports.clock.now());
+    let outputs: ReturnType<PolicyEngine['collect']>;
+    try {
+      outputs = this.parts.policy.collect(category, data, at ?? this.ports.clock.now());
+    } catch (error) {
+      return Promise.reject(error); // a bad reading is a rejected promise, never a synchronous throw
+    }
     this.scheduleWindowFlush();
     return this.persist(outputs);
   }

@@ -58,7 +58,8 @@ export interface AgentStatus {
   store: StoreStats;
   published: PublisherStats;
   policy: ReturnType<PolicyEngine['counters']>;
-  commands: { received: number; accepted: number; rejected: number; dropped: number; rateLimited: number };
+  /** Owner requests by outcome; `pairingDropped`: pairing requests dropped unopened or unreadable. */
+  commands: { received: number; accepted: number; rejected: number; dropped: number; rateLimited: number; pairingDropped: number };
   audit: { entries: number; headIndex: number | undefined };
 }
 
@@ -71,7 +72,7 @@ export function buildStatus(s: StatusSources): AgentStatus {
     enforced: enforcedState(s.policy), store: s.store.stats(), published: { ...s.publisher }, policy: s.policy.counters(),
     commands: {
       received: counters?.received ?? 0, accepted: counters?.accepted ?? 0, rejected: counters?.rejected ?? 0,
-      dropped: counters?.dropped ?? 0, rateLimited: counters?.rateLimited ?? 0,
+      dropped: counters?.dropped ?? 0, rateLimited: counters?.rateLimited ?? 0, pairingDropped: s.owner?.pairingDropped ?? 0,
     },
     audit: { entries: s.audit.entries().length, headIndex: s.audit.head()?.index },
   };

@@ -95,7 +95,7 @@ export class Gate {
     }
     let keys = 0;
     for (const key in record) if (Object.prototype.hasOwnProperty.call(record, key)) keys += 1;
-    if (keys !== seen) this.invalid(plan, 'data has fields the registry does not define');
+    if (keys !== seen) this.invalid(plan, `data has fields the registry does not define${unknownFieldName(plan, record)}`);
     return record;
   }
 
@@ -184,4 +184,11 @@ function checkField(check: FieldCheck, value: unknown): boolean {
     case 'enum':
       return typeof value === 'string' && check.values !== undefined && check.values.has(value);
   }
+}
+
+/** Error path only: name the first undefined field when it looks like a field name (the key could be anything). */
+function unknownFieldName(plan: CategoryPlan, record: Record<string, unknown>): string {
+  const known = new Set(plan.checks.map((check) => check.name));
+  const extra = Object.keys(record).find((key) => !known.has(key));
+  return extra !== undefined && /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(extra) ? ` (${extra})` : '';
 }
