@@ -26,6 +26,8 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
+  expect(plainWorld.scheduler.pending(), 'agent timers left after stop').toBe(0);
 });
 afterAll(async () => {
   await world.close();

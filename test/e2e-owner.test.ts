@@ -26,6 +26,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
 });
 afterAll(async () => {
   await world.close();
@@ -139,8 +140,10 @@ describe('owner channel with the real agent', () => {
     await until(() => counters().dropped === dropped + 2, 'two drops counted');
     expect(kit.agent.status().enforced).toEqual(before);
     expect(kit.agent.status().commands.accepted).toBe(start.accepted);
-    const rejectedCodes = kit.agent.audit.entries().filter((e) => e.type === 'command.rejected').map((e) => e.details['code']);
-    expect(rejectedCodes).toEqual(expect.arrayContaining(['REPLAY', 'EXPIRED', 'NOT_OWNER', 'BAD_SIGNATURE', 'MALFORMED', 'OVERSIZED']));
+    // Counted first, audited right after: wait for the audit entries of the two drops.
+    const rejectedCodes = () => kit.agent.audit.entries().filter((e) => e.type === 'command.rejected').map((e) => e.details['code']);
+    await until(() => ['MALFORMED', 'OVERSIZED'].every((code) => rejectedCodes().includes(code)), 'drops audited');
+    expect(rejectedCodes()).toEqual(expect.arrayContaining(['REPLAY', 'EXPIRED', 'NOT_OWNER', 'BAD_SIGNATURE', 'MALFORMED', 'OVERSIZED']));
   });
 
   it('applies a request sent while the device was offline when it reconnects, if still fresh', async () => {

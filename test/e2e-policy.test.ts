@@ -21,6 +21,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
 });
 afterAll(async () => {
   await world.close();

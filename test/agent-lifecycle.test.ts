@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { generateOwnerKeys } from '../companion/index.js';
+import { makeAgent, memoryWorld, pairOwner, startCollector, startCompanion, until, type World } from './helpers/agent-kit.js';
+
+/** Lifecycle of the real agent on the in-process broker and virtual time: boot offline, stop ordering, timers, local transfer. */
+
+async function setup(world: World, deviceId: string) {
+  const col = await startCollector(world);
+  const kit = await makeAgent(world, { deviceId, recipientPublicKey: col.publicKey });
+  col.collector.addDevice(deviceId, kit.agent.publicKeys.box);
+  return { kit, col };
+}
+
+describe('agent lifecycle', () => {
+  it('a boot with the broker unreachable fails start() but can retry; readings taken meanwhile are sent after', async () => {
+    const world = memoryWorld();
+    const broker = world.memoryBroker as NonNullable<World['memoryBroker']>;
+    const { kit, col } = await setup(world, 'boot-th');
+    broker.outage(true);
+    await expect(kit.agent.start()).rejects.toMatchObject({ code: 'TRANSPORT' });
+    expect(kit.agent.status().started).toBe(false);
+    await kit.agent.record('climate', { temperatureC: 12, humidityPct: 50 });
+    broker.outage(false);
+    await kit.agent.start();
+    await kit.agent.flush();
+    await until(() => col.readings.length === 1, 'reading after the retried start');
+    expect(kit.agent.audit.entries().filter((e) => e.type === 'agent.start')).toHaveLength(2);
+    await kit.agent.stop();
+    expect(world.scheduler.pending()).toBe(0);
+  });
+
+  it('stop() drains what is queued, says offline, closes the files; the agent cannot be restarted or record', async () => {
+    const world = memoryWorld();
+    const { kit, col } = await setup(world, 'stop-th');
+    await kit.agent.start();
+    for (let i = 0; i < 5; i++) await kit.agent.record('climate', { temperatureC: i, humidityPct: 50 });
+    expect(kit.agent.status().store.queued).toBe(5);
+    await kit.agent.stop(); // before the batch delay fired: stop itself sends them
+    await until(() => col.readings.length === 5, 'queued readings sent by stop');
+    expect(world.memoryBroker?.retained('ta/v1/stop-th/status')).toEqual(new TextEncoder().encode('offline'));
+    expect(world.scheduler.pending()).toBe(0);
+    await expect(kit.agent.start()).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(kit.agent.record('climate', { temperatureC: 1, humidityPct: 50 })).rejects.toMatchObject({ code: 'CLOSED' });
+    await kit.agent.stop(); // idempotent
+  });
+
+  it('a reading recorded before start() is durable and queued, and sent once started', async () => {
+    const world = memoryWorld();
+    const { kit, col } = await setup(world, 'early-th');
+    expect(await kit.agent.record('hvac', { mode: 'auto', running: false, setpointC: 20 })).toEqual({ stored: 1, queued: 1 });
+    await world.time?.advance(5_000); // the batch timer fires while offline: nothing is lost
+    expect(kit.agent.status().store.queued).toBe(1);
+    await kit.agent.start();
+    await until(() => col.readings.length === 1, 'sent after start');
+    await until(() => kit.agent.status().store.queued === 0, 'acknowledged');
+    await kit.agent.stop();
+  });
+
+  it('a local ownership transfer (no companion) also forgets the owner and records a degraded self-check', async () => {
+    const world = memoryWorld();
+    const { kit } = await setup(world, 'local-xfer');
+    await kit.agent.start();
+    const ownerKeys = generateOwnerKeys();
+    const companion = await pairOwner(world, kit, ownerKeys);
+    expect(kit.agent.status().mode).toBe('normal');
+    await kit.agent.rights.transferOwnership();
+    expect(kit.agent.status().paired).toBe(false);
+    expect(kit.agent.status().mode).toBe('degraded');
+    const checks = kit.agent.audit.entries().filter((e) => e.type === 'selfcheck').map((e) => e.details['secure']);
+    expect(checks).toEqual([false, true, false]); // start (unpaired), paired, transferred
+    await companion.close();
+    // Anyone with the button can pair now; the old owner key is not special any more.
+    const next = await startCompanion(world, 'local-xfer');
+    await next.pair(kit.agent.openPairingWindow().payload);
+    expect(kit.agent.status().paired).toBe(true);
+    await next.close();
+    await kit.agent.stop();
+    expect(world.scheduler.pending()).toBe(0);
+  });
+});
