@@ -1,4 +1,5 @@
 import { createAuditTrail, type AuditTrail, type ComplianceReport } from './audit/index.js';
+import type { Agent, AgentParts as Parts, RecordResult } from './agent-api.js';
 import { applyStartupPolicy, checkEntropy, checkPorts, openStore } from './boot.js';
 import { utf8Encode } from './codec/utf8.js';
 import { resolveConfig, type AgentConfig, type ResolvedConfig } from './config.js';
@@ -17,37 +18,7 @@ import { AgentRights } from './rights.js';
 import { buildStatus, selfAssessment, type AgentStatus, type StatusSources } from './status.js';
 
 export { openStore, storeMasterKey } from './boot.js';
-
-export interface RecordResult {
-  /** Outputs the gate produced (0 when dropped or folded into an open aggregation window). */
-  stored: number;
-  /** Of those, how many wait in the outgoing queue. */
-  queued: number;
-}
-
-/** The public face of the agent: what a firmware team calls. */
-export interface Agent {
-  readonly deviceId: string;
-  readonly publicKeys: { box: Uint8Array; sign: Uint8Array };
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** The collection gate: every reading enters here. Resolves once the result is durable in the store. */
-  record(category: string, data: Record<string, unknown>, at?: number): Promise<RecordResult>;
-  status(): AgentStatus;
-  /** The R1-R14 self-assessment from the live configuration, policy, store, owner channel and verified trail. */
-  assess(): ComplianceReport;
-  /** Called with every batch of records made durable (readings and closed aggregation windows): for QA evidence. */
-  onStored(listener: (records: readonly StoredRecord[]) => void): () => void;
-  /** Local pairing trigger (the device's button): opens the window, returns the QR payload string. */
-  openPairingWindow(): { payload: string; setupCode: string; expiresInMs: number };
-  /** Publish everything queued now, without waiting for the batch delay. */
-  flush(): Promise<void>;
-  /** The local owner API (same actions the companion triggers remotely). */
-  readonly rights: AgentRights;
-  readonly policy: PolicyEngine;
-  readonly store: Store;
-  readonly audit: AuditTrail;
-}
+export type { Agent, RecordResult } from './agent-api.js';
 
 /**
  * The composition root: turns a config and the host's ports into a running agent. Nothing here knows which host it
@@ -74,13 +45,6 @@ export async function createAgent(config: AgentConfig, ports: Ports): Promise<Ag
   return new TrustAgent(cfg, ports, { identity, sessionId, audit, policy, store });
 }
 
-interface Parts {
-  identity: DeviceIdentity;
-  sessionId: Uint8Array;
-  audit: AuditTrail;
-  policy: PolicyEngine;
-  store: Store;
-}
 
 class TrustAgent implements Agent {
   readonly deviceId: string;

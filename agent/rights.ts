@@ -1,4 +1,4 @@
-import type { AuditTrail } from './audit/index.js';
+import type { AgentParts as Parts } from './agent-api.js';
 import { ownerAuditEvent } from './audit/index.js';
 import { encodeCbor } from './codec/cbor.js';
 import type { ResolvedConfig } from './config.js';
@@ -11,13 +11,6 @@ import type { Ports } from './ports/index.js';
 import type { PurgeReport, Store } from './store/index.js';
 import { enforcedState } from './status.js';
 
-interface Parts {
-  identity: DeviceIdentity;
-  sessionId: Uint8Array;
-  audit: AuditTrail;
-  policy: PolicyEngine;
-  store: Store;
-}
 
 export interface RightsDeps {
   cfg: ResolvedConfig;
