@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import nacl from 'tweetnacl';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nodeFileStorage } from '../agent/adapters/node/index.js';
@@ -206,6 +208,43 @@ describe('data rights end to end, each with a receipt the companion verifies', (
     }
     const trail = await companion.fetchAuditTrail();
     expect(verifyTrail(trail, kit.agent.publicKeys.sign).ok).toBe(true);
+  });
+
+  it('erase-all crypto-shreds: segment bytes put back on the flash afterwards cannot be read by the device', async () => {
+    const dir = tempDir('shred');
+    const col = await startCollector(world);
+    cleanups.push(() => col.close());
+    const first = await makeAgent(world, { deviceId: 'shred-th', recipientPublicKey: col.publicKey, dir });
+    await first.agent.start();
+    const companion = await pairOwner(world, first);
+    cleanups.push(() => companion.close());
+    for (let i = 0; i < 4; i++) await first.agent.record('climate', { temperatureC: 15 + i, humidityPct: 60 });
+    const segments = rawFiles(dir).filter((f) => f.path.includes(`${sep}seg${sep}`));
+    expect(segments.length).toBeGreaterThan(0);
+    const reply = await companion.eraseAll();
+    expect(companion.verifyReceipt(reply.receipt as Uint8Array)).toMatchObject({ kind: 'erase-all', details: { removed: 4 } });
+    expect(rawFiles(dir).filter((f) => f.path.includes(`${sep}seg${sep}`))).toEqual([]);
+    await first.agent.stop();
+    await closeStorage(first.storage);
+    // The flash still holds the old bytes (wear levelling, no secure erase): put them back and boot.
+    for (const file of segments) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.bytes);
+    }
+    const second = await makeAgent(world, { deviceId: 'shred-th', recipientPublicKey: col.publicKey, storage: nodeFileStorage(dir), dir });
+    cleanups.push(() => closeStorage(second.storage), () => second.agent.stop());
+    expect(await second.agent.store.query()).toEqual([]);
+    expect(second.agent.store.stats().records).toBe(0);
+  });
+
+  it('reset returns a verified receipt and restores the defaults', async () => {
+    const { kit, companion } = await paired('reset-th');
+    await companion.setPreferences({ categories: { comfort: { setting: 'full' }, climate: { setting: 'full' } }, manifestReviewed: true });
+    const reply = await companion.reset();
+    expect(companion.verifyReceipt(reply.receipt as Uint8Array)).toMatchObject({ kind: 'reset', deviceId: 'reset-th' });
+    const categories = kit.agent.status().enforced.categories;
+    expect(categories['comfort']?.setting).toBe('off');
+    expect(categories['climate']?.setting).toBe('minimised');
   });
 
   it('transfer: new keys, the old owner cannot command, preferences reset, the collector needs the new box key', async () => {
