@@ -8,7 +8,7 @@ import { utf8Decode } from '../agent/codec/utf8.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
 import { describeMosquitto, startMosquitto, type MosquittoBroker } from './helpers/mosquitto.js';
 import {
-  brokerWorld, closeStorage, makeAgent, removeTempDirs, startCollector, tempDir, until, type CollectorHarness, type KitAgent, type World,
+  brokerWorld, closeStorage, pairOwner, makeAgent, removeTempDirs, startCollector, tempDir, until, type CollectorHarness, type KitAgent, type World,
 } from './helpers/agent-kit.js';
 
 /** Foundation, end to end with the real agent (issue 2 item 9): keys, TLS brokers, plaintext refusal, will, store-and-forward. */
@@ -232,6 +232,33 @@ describeMosquitto('agent over Mosquitto (TLS)', () => {
   it('delivers readings that the collector opens and verifies', async () => {
     expect(mosquitto.url.startsWith('mqtts://')).toBe(true);
     await sendAndCheck(world, 'mosq-th');
+  });
+
+  it('owner channel over Mosquitto: pair, a change obeyed by the next reading, a request kept for the offline device', async () => {
+    const dir = tempDir('mosq-owner');
+    const col = await startCollector(world);
+    cleanups.push(() => col.close());
+    const first = await makeAgent(world, { deviceId: 'mosq-own', recipientPublicKey: col.publicKey, dir });
+    col.collector.addDevice('mosq-own', first.agent.publicKeys.box);
+    await first.agent.start();
+    const companion = await pairOwner(world, first);
+    cleanups.push(() => companion.close());
+    await companion.setPreferences({ categories: { climate: { setting: 'full' } }, manifestReviewed: true });
+    await first.agent.record('climate', { temperatureC: 20.26, humidityPct: 41 });
+    await first.agent.stop();
+    await closeStorage(first.storage);
+    await until(() => col.readings.length === 1, 'reading sent at stop');
+    expect(col.data('mosq-own')).toEqual([{ temperatureC: 20.26, humidityPct: 41 }]);
+    const pending = companion.setPreferences({ categories: { climate: { setting: 'minimised' } } }, { timeoutMs: 8_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await makeAgent(world, { deviceId: 'mosq-own', recipientPublicKey: col.publicKey, storage: nodeFileStorage(dir), dir });
+    cleanups.push(() => closeStorage(second.storage), () => second.agent.stop());
+    await second.agent.start();
+    await pending;
+    await second.agent.record('climate', { temperatureC: 20.26, humidityPct: 41 });
+    await second.agent.flush();
+    await until(() => col.readings.length === 2, 'second reading');
+    expect(col.data('mosq-own')[1]).toEqual({ temperatureC: 20.5, humidityPct: 40 });
   });
 
   it('drains what was recorded while Mosquitto was down, each reading once', async () => {
