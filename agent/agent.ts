@@ -75,6 +75,7 @@ class TrustAgent implements Agent {
       cfg, ports, parts: () => this.parts, owner: () => this.owner,
       replaceParts: (next) => this.replaceParts(next), publishManifest: () => this.publishManifest(),
       reopenStore: (identity) => this.reopenStore(identity), selfcheck: () => this.selfcheck(),
+      purging: () => this.publisher.invalidate(),
     });
   }
 
@@ -133,7 +134,8 @@ class TrustAgent implements Agent {
     if (this.windowTimer !== undefined) this.ports.scheduler.clearTimeout(this.windowTimer);
     this.windowTimer = undefined;
     await this.owner?.idle();
-    await this.flushWindows();
+    // A store failure here must not keep the link and files open; the windows' readings are lost, and logged.
+    await this.flushWindows().catch(() => this.ports.logger.warn('closing aggregation windows at stop failed', { deviceId: this.deviceId }));
     if (wasStarted && this.transport.connected) {
       await this.publisher.drain();
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('offline'), { qos: 1, retain: true }).catch(() => undefined);

@@ -21,6 +21,8 @@ export interface RightsDeps {
   publishManifest: () => Promise<void>;
   /** Closes the old store, removes its files and opens a new one in a new session. */
   reopenStore: (identity: DeviceIdentity) => Promise<{ store: Store; sessionId: Uint8Array }>;
+  /** A purge is about to start: the publisher drops any batch it has read but not sent yet. */
+  purging: () => void;
   /** Re-run the secure set-up check (R14) after something that can change it (pairing, transfer). */
   selfcheck: () => Promise<void>;
 }
@@ -80,6 +82,7 @@ export class AgentRights implements OwnerActions {
 
   async eraseAll(): Promise<unknown> {
     const { store, policy } = this.deps.parts();
+    this.deps.purging();
     const reports = await store.eraseAll();
     await this.auditPurges(reports);
     const result = await policy.reset();
@@ -92,6 +95,7 @@ export class AgentRights implements OwnerActions {
     if (!policy.registry().categories.some((c) => c.name === category)) {
       throw new TrustError('INVALID_PREFERENCE', `category: unknown category '${category}'`);
     }
+    this.deps.purging();
     const report = await store.purge({ category, scope: 'all', reason: 'erase' });
     await this.auditPurges([report]);
     return this.receipt('erase-category', { category, removed: report.removed });
@@ -108,6 +112,7 @@ export class AgentRights implements OwnerActions {
   /** Erase, rotate every device key, reset preferences: the next owner inherits nothing. */
   async transferOwnership(): Promise<unknown> {
     const parts = this.deps.parts();
+    this.deps.purging();
     const reports = await parts.store.eraseAll();
     await this.auditPurges(reports);
     const identity = generateIdentity();
@@ -154,7 +159,10 @@ export class AgentRights implements OwnerActions {
 
   private async runPurges(orders: ChangeResult['purges']): Promise<void> {
     const reports: PurgeReport[] = [];
-    for (const order of orders) reports.push(await this.deps.parts().store.purge(order));
+    for (const order of orders) {
+      this.deps.purging(); // per order: a batch read between two purges may hold the second one's records
+      reports.push(await this.deps.parts().store.purge(order));
+    }
     await this.auditPurges(reports);
   }
 

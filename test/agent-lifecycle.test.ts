@@ -56,6 +56,27 @@ describe('agent lifecycle', () => {
     await kit.agent.stop();
   });
 
+  it('a withdrawal during a paced drain: a batch fetched before the purge is not sent after it', async () => {
+    const world = memoryWorld();
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, {
+      deviceId: 'race-th', recipientPublicKey: col.publicKey, config: { telemetry: { maxBatch: 1, drainPerSecond: 1, batchDelayMs: 10 } },
+    });
+    col.collector.addDevice('race-th', kit.agent.publicKeys.box);
+    await kit.agent.rights.applyPatch({ categories: { comfort: { setting: 'full' } }, manifestReviewed: true });
+    for (const setting of ['home', 'away', 'sleep']) await kit.agent.record('comfort', { setting });
+    await kit.agent.start(); // drains one envelope, fetches the next, then waits 1 s (virtual) for the pace
+    await until(() => col.readings.length === 1, 'first envelope');
+    const timers = world.scheduler.pending();
+    await until(() => world.scheduler.pending() > timers, 'the drain holds the next batch and waits for its pace');
+    await kit.agent.rights.applyPatch({ categories: { comfort: { setting: 'off' } } });
+    await world.time?.advance(10_000);
+    expect(col.data('race-th', 'comfort')).toEqual([{ setting: 'home' }]);
+    expect(kit.agent.status().store.queued).toBe(0);
+    await kit.agent.stop();
+    expect(world.scheduler.pending()).toBe(0);
+  });
+
   it('a local ownership transfer (no companion) also forgets the owner and records a degraded self-check', async () => {
     const world = memoryWorld();
     const { kit } = await setup(world, 'local-xfer');

@@ -39,6 +39,8 @@ export class Publisher {
   private draining: Promise<void> | undefined;
   /** New data arrived while a drain ran: that drain may already have seen an empty queue, so kick again after it. */
   private kickPending = false;
+  /** Bumped when a purge starts: a batch read before it may hold withdrawn or erased records and is read again. */
+  private generation = 0;
   private stopped = false;
   readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0, unsendable: 0 };
 
@@ -81,6 +83,14 @@ export class Publisher {
     return running;
   }
 
+  /**
+   * A purge (withdrawal, erase) is starting. A batch already read from the queue but not yet handed to the transport
+   * is dropped and read again, so nothing the owner withdrew is sent after the withdrawal took effect.
+   */
+  invalidate(): void {
+    this.generation++;
+  }
+
   /** No new drains; resolves once the one in flight (if any) has finished with the queue. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -94,10 +104,13 @@ export class Publisher {
     const { queue, transport, maxBatch } = this.options;
     let first = true;
     while (!this.stopped && transport.connected) {
-      const batch = await queue.nextBatch(maxBatch);
-      if (batch.length === 0) return;
       if (!first) await this.pace();
       first = false;
+      const generation = this.generation;
+      const batch = await queue.nextBatch(maxBatch);
+      if (batch.length === 0) return;
+      // Checked right before the synchronous seal-and-hand-over: no purge can slip in between.
+      if (generation !== this.generation || this.stopped) continue;
       const sent = await this.publishBatch(batch);
       if (!sent) return;
     }
