@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { verifyTrail } from '../agent/audit/index.js';
+import { PREFERENCES_FILE } from '../agent/policy/index.js';
 import { generateOwnerKeys } from '../companion/index.js';
 import { makeAgent, memoryWorld, pairOwner, startCollector, startCompanion, until, type World } from './helpers/agent-kit.js';
 
@@ -97,5 +99,40 @@ describe('agent lifecycle', () => {
     await next.close();
     await kit.agent.stop();
     expect(world.scheduler.pending()).toBe(0);
+  });
+
+  it('reboots after an ownership transfer under the new keys; the trail verifies across the rotation', async () => {
+    const world = memoryWorld();
+    const { kit, col } = await setup(world, 'reboot-xfer');
+    await kit.agent.start();
+    const oldSign = kit.agent.publicKeys.sign;
+    await kit.agent.record('climate', { temperatureC: 10, humidityPct: 50 });
+    await kit.agent.rights.transferOwnership();
+    const keys = kit.agent.publicKeys;
+    await kit.agent.record('climate', { temperatureC: 11, humidityPct: 50 });
+    await kit.agent.stop();
+    const again = await makeAgent(world, { deviceId: 'reboot-xfer', recipientPublicKey: col.publicKey, storage: kit.storage });
+    expect(again.agent.publicKeys).toEqual(keys);
+    expect((await again.agent.store.query()).map((r) => r.data['temperatureC'])).toEqual([11]);
+    const result = verifyTrail(again.agent.audit.exportTrail(), keys.sign, { previousKeys: [oldSign] });
+    expect(result.ok).toBe(true);
+    expect(result.trusted.some((e) => e.type === 'ownership.transfer')).toBe(true);
+    await again.agent.stop();
+  });
+
+  it('a corrupt preference file at boot: defaults, first-run gate closed again, optional data purged before any reading', async () => {
+    const world = memoryWorld();
+    const { kit } = await setup(world, 'corrupt-prefs');
+    await kit.agent.rights.applyPatch({ categories: { labels: { setting: 'local' } }, manifestReviewed: true });
+    await kit.agent.record('labels', { deviceName: 'Den', roomName: 'Loft' });
+    await kit.agent.stop();
+    await kit.storage.writeAtomic(PREFERENCES_FILE, new Uint8Array([0xff, 0x00, 0x13, 0x37]));
+    const again = await makeAgent(world, { deviceId: 'corrupt-prefs', recipientPublicKey: new Uint8Array(32).fill(3), storage: kit.storage });
+    expect(again.agent.policy.startup.recoveredCorrupt).toBe(true);
+    expect(again.agent.status().enforced.manifestReviewed).toBe(false);
+    expect(again.agent.status().enforced.categories['labels']?.setting).toBe('off');
+    expect(await again.agent.store.query('labels')).toEqual([]);
+    expect(again.agent.audit.entries().some((e) => e.type === 'purge' && e.details['category'] === 'labels')).toBe(true);
+    await again.agent.stop();
   });
 });
