@@ -15,7 +15,7 @@ import { newSessionId, Sealer } from './telemetry/sealer.js';
 import { Publisher } from './telemetry/publisher.js';
 import { topics } from './topics.js';
 import { AgentRights } from './rights.js';
-import { buildStatus, selfAssessment, type AgentStatus, type StatusSources } from './status.js';
+import { buildStatus, selfAssessment, selfcheckEntry, type AgentStatus, type StatusSources } from './status.js';
 
 export { openStore, storeMasterKey } from './boot.js';
 export type { Agent, RecordResult } from './agent-api.js';
@@ -80,7 +80,8 @@ class TrustAgent implements Agent {
   }
 
   get publicKeys(): { box: Uint8Array; sign: Uint8Array } {
-    return { box: this.parts.identity.boxPublicKey, sign: this.parts.identity.signPublicKey };
+    // Copies: a caller writing into them must not alter the identity the agent seals and signs with.
+    return { box: this.parts.identity.boxPublicKey.slice(), sign: this.parts.identity.signPublicKey.slice() };
   }
   get policy(): PolicyEngine { return this.parts.policy; }
   get store(): Store { return this.parts.store; }
@@ -112,13 +113,10 @@ class TrustAgent implements Agent {
 
   /** R14: the secure set-up check, written to the trail at start and whenever its outcome changes (pairing, transfer). */
   private async selfcheck(force = false): Promise<void> {
-    const { security, paired } = this.status();
-    const key = `${security.secure}:${security.codes.join(',')}`;
-    if (!force && key === this.lastSelfcheck) return;
-    this.lastSelfcheck = key;
-    await this.parts.audit.record('selfcheck', {
-      secure: security.secure, failed: security.codes.length, tls: !security.codes.includes('tls-off'), keys: true, paired,
-    });
+    const check = selfcheckEntry(this.status());
+    if (!force && check.key === this.lastSelfcheck) return;
+    this.lastSelfcheck = check.key;
+    await this.parts.audit.record('selfcheck', check.details);
   }
 
   /**
@@ -197,7 +195,10 @@ class TrustAgent implements Agent {
   private async persist(outputs: ReturnType<PolicyEngine['collect']>): Promise<RecordResult> {
     if (outputs.length === 0) return { stored: 0, queued: 0 };
     const stored = await this.parts.store.append(outputs);
-    for (const listener of this.storedListeners) listener(stored);
+    // The records are durable already: a failing observer must not turn that into a rejected record().
+    for (const listener of this.storedListeners) {
+      try { listener(stored); } catch { this.ports.logger.warn('onStored listener failed', { deviceId: this.deviceId }); }
+    }
     const queued = stored.filter((record) => record.transmit).length;
     if (queued > 0) this.publisher.kick();
     return { stored: stored.length, queued };

@@ -78,6 +78,15 @@ export function buildStatus(s: StatusSources): AgentStatus {
   };
 }
 
+/** The R14 self-check as an audit entry; `key` changes exactly when the outcome does. */
+export function selfcheckEntry(status: AgentStatus): { key: string; details: { secure: boolean; failed: number; tls: boolean; keys: boolean; paired: boolean } } {
+  const { security, paired } = status;
+  return {
+    key: `${security.secure}:${security.codes.join(',')}`,
+    details: { secure: security.secure, failed: security.codes.length, tls: !security.codes.includes('tls-off'), keys: !security.codes.includes('keys-missing'), paired },
+  };
+}
+
 export function selfAssessment(s: StatusSources): ComplianceReport {
   return assessCompliance(assessmentInput(s, true));
 }
