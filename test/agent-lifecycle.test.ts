@@ -135,4 +135,16 @@ describe('agent lifecycle', () => {
     expect(again.agent.audit.entries().some((e) => e.type === 'purge' && e.details['category'] === 'labels')).toBe(true);
     await again.agent.stop();
   });
+
+  it('hands out copies of its public keys, and a throwing onStored observer does not fail a durable record()', async () => {
+    const world = memoryWorld();
+    const { kit } = await setup(world, 'guard-th');
+    const box = kit.agent.publicKeys.box;
+    box.fill(0);
+    expect(kit.agent.publicKeys.box).not.toEqual(box);
+    kit.agent.onStored(() => { throw new Error('observer bug'); });
+    expect(await kit.agent.record('climate', { temperatureC: 20, humidityPct: 40 })).toEqual({ stored: 1, queued: 1 });
+    expect(world.logger.entries.some((e) => e.message === 'onStored listener failed')).toBe(true);
+    await kit.agent.stop();
+  });
 });
