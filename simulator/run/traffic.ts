@@ -62,8 +62,14 @@ export class CountedTransport implements Transport {
       this.traffic.inFlight--;
     }
   }
-  subscribe(filter: string, qos: 0 | 1): Promise<void> {
-    return this.inner.subscribe(filter, qos);
+  async subscribe(filter: string, qos: 0 | 1): Promise<void> {
+    // A subscription in flight is traffic too: a state report often follows its acknowledgement.
+    this.traffic.inFlight++;
+    try {
+      await this.inner.subscribe(filter, qos);
+    } finally {
+      this.traffic.inFlight--;
+    }
   }
   onMessage(handler: (message: TransportMessage) => void): void {
     this.inner.onMessage(handler);

@@ -10,7 +10,7 @@ import { recordKey, type Evidence } from '../verdicts/evidence.js';
 import { SimDevice } from './device.js';
 import { Network, quietLogger, type BrokerHandle } from './infra.js';
 import { SimOwner } from './owner.js';
-import { nextMacrotask, waitUntil } from './traffic.js';
+import { waitUntil } from './traffic.js';
 import nacl from 'tweetnacl';
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
@@ -106,11 +106,12 @@ export class World {
     }
   }
 
-  /** Runs after every virtual timer: when the next timer is later, hold virtual time until the network is quiet. */
+  /**
+   * Runs after every virtual timer: hold virtual time until the network is quiet. Every timer's consequences finish
+   * before the next timer fires (even one due at the same instant), so the interleaving of agents, broker and
+   * collector does not depend on real network latency: same seed, same run.
+   */
   private async afterTimer(): Promise<void> {
-    await nextMacrotask();
-    const due = this.time.nextDueAt();
-    if (due !== undefined && due <= this.time.monotonic()) return;
     await this.settle();
   }
 
