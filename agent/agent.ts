@@ -1,20 +1,20 @@
-import { createAuditTrail, type AuditTrail, type ComplianceReport } from './audit/index.js';
+import type { AuditTrail, ComplianceReport } from './audit/index.js';
 import type { Agent, AgentParts as Parts, RecordResult } from './agent-api.js';
-import { applyStartupPolicy, checkEntropy, checkPorts, openStore } from './boot.js';
+import { openParts, openStore } from './boot.js';
 import { utf8Encode } from './codec/utf8.js';
 import { resolveConfig, type AgentConfig, type ResolvedConfig } from './config.js';
-import { loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
-import { wireRandom } from './crypto/random.js';
+import { toHex, type DeviceIdentity } from './crypto/keys.js';
 import { signDocument } from './crypto/sign.js';
 import { TrustError } from './errors.js';
 import { OwnerChannel } from './owner/index.js';
-import { createPolicyEngine, registryFor, type PolicyEngine } from './policy/index.js';
+import type { PolicyEngine } from './policy/index.js';
 import type { Ports, TimerHandle, Transport } from './ports/index.js';
 import type { Store, StoredRecord } from './store/index.js';
 import { newSessionId, Sealer } from './telemetry/sealer.js';
 import { Publisher } from './telemetry/publisher.js';
 import { topics } from './topics.js';
 import { AgentRights } from './rights.js';
+import { SafeMode } from './safe-mode.js';
 import { buildStatus, selfAssessment, selfcheckEntry, type AgentStatus, type StatusSources } from './status.js';
 
 export { openStore, storeMasterKey } from './boot.js';
@@ -26,25 +26,8 @@ export type { Agent, RecordResult } from './agent-api.js';
  */
 export async function createAgent(config: AgentConfig, ports: Ports): Promise<Agent> {
   const cfg = resolveConfig(config);
-  checkPorts(ports);
-  // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
-  checkEntropy(ports);
-  wireRandom(ports.random);
-  const { identity, created } = await loadOrCreateIdentity(ports.storage);
-  const sessionId = newSessionId();
-  const audit = await createAuditTrail({
-    storage: ports.storage, clock: ports.clock, signSecretKey: identity.signSecretKey, signPublicKey: identity.signPublicKey,
-  });
-  if (created) {
-    await audit.record('key.generated', { keyId: toHex(identity.boxKeyId), purpose: 'telemetry-box' });
-    await audit.record('key.generated', { keyId: toHex(identity.signKeyId), purpose: 'device-sign' });
-  }
-  const policy = await createPolicyEngine({ registry: registryFor(cfg.deviceType), storage: ports.storage, clock: ports.clock, logger: ports.logger });
-  const store = await openStore(cfg, ports, identity, toHex(sessionId));
-  await applyStartupPolicy(policy, store, audit);
-  return new TrustAgent(cfg, ports, { identity, sessionId, audit, policy, store });
+  return new TrustAgent(cfg, ports, await openParts(cfg, ports));
 }
-
 
 class TrustAgent implements Agent {
   readonly deviceId: string;
@@ -61,6 +44,7 @@ class TrustAgent implements Agent {
   /** Security state last written to the trail as 'selfcheck' (R14), so only changes are recorded. */
   private lastSelfcheck: string | undefined;
   private readonly storedListeners = new Set<(records: readonly StoredRecord[]) => void>();
+  private readonly safeMode = new SafeMode();
 
   constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts) {
     this.deviceId = cfg.deviceId;
@@ -108,12 +92,14 @@ class TrustAgent implements Agent {
       this.ports.logger.warn('owner channel not subscribed yet; retried at the next connect', { deviceId: this.deviceId });
     });
     await (this.lastAnnounce ?? this.announce());
-    await this.selfcheck(true);
+    await this.selfcheck();
   }
 
   /** R14: the secure set-up check, written to the trail at start and whenever its outcome changes (pairing, transfer). */
   private async selfcheck(force = false): Promise<void> {
-    const check = selfcheckEntry(this.status());
+    const status = this.status();
+    this.safeMode.update(status.security);
+    const check = selfcheckEntry(status);
     if (!force && check.key === this.lastSelfcheck) return;
     this.lastSelfcheck = check.key;
     await this.parts.audit.record('selfcheck', check.details);
@@ -158,7 +144,7 @@ class TrustAgent implements Agent {
       return Promise.reject(error); // a bad reading is a rejected promise, never a synchronous throw
     }
     this.scheduleWindowFlush();
-    return this.persist(outputs);
+    return this.persist(this.safeMode.filter(outputs));
   }
 
   status(): AgentStatus {
@@ -170,6 +156,7 @@ class TrustAgent implements Agent {
       cfg: this.cfg, identity: this.parts.identity, policy: this.parts.policy, store: this.parts.store, audit: this.parts.audit,
       transport: this.transport, owner: this.owner, publisher: this.publisher.stats, started: this.started, rights: this.rights.counters,
       now: this.ports.clock.now(), manifestPublished: this.publishedManifestHash === this.parts.policy.manifest().contentHash,
+      safeModeDropped: this.safeMode.dropped,
     };
   }
 
@@ -231,6 +218,8 @@ class TrustAgent implements Agent {
       this.ports.logger.debug('announce failed; retried at the next connect', { deviceId: this.deviceId });
     }
     void this.publisher.drain();
+    // The link's security may differ from the last connect's: safe mode follows it (R14).
+    if (this.started) await this.selfcheck().catch(() => undefined);
   }
 
   private async publishManifest(): Promise<void> {

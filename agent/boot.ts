@@ -1,22 +1,50 @@
 import nacl from 'tweetnacl';
-import type { AuditTrail } from './audit/index.js';
+import { createAuditTrail, type AuditTrail } from './audit/index.js';
+import type { AgentParts } from './agent-api.js';
+import { concatBytes } from './codec/bytes.js';
 import { utf8Encode } from './codec/utf8.js';
 import type { ResolvedConfig } from './config.js';
-import type { DeviceIdentity } from './crypto/keys.js';
+import { loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
+import { wireRandom } from './crypto/random.js';
 import { TrustError } from './errors.js';
-import type { PolicyEngine } from './policy/index.js';
+import { createPolicyEngine, loadRegistry, registryFor, type PolicyEngine } from './policy/index.js';
 import type { Ports } from './ports/index.js';
 import { createStore, type Store } from './store/index.js';
+import { newSessionId } from './telemetry/sealer.js';
 
 /** Boot steps of the composition root (agent.ts), kept apart so the agent class stays readable. */
 
+/**
+ * Everything the agent holds, opened in dependency order: entropy is checked before anything is written, the
+ * identity before the trail that signs with it, the store after the policy so boot-time narrowing runs first.
+ */
+export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<AgentParts> {
+  checkPorts(ports);
+  // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
+  checkEntropy(ports);
+  wireRandom(ports.random);
+  const { identity, created } = await loadOrCreateIdentity(ports.storage);
+  const sessionId = newSessionId();
+  const audit = await createAuditTrail({
+    storage: ports.storage, clock: ports.clock, signSecretKey: identity.signSecretKey, signPublicKey: identity.signPublicKey,
+  });
+  if (created) {
+    await audit.record('key.generated', { keyId: toHex(identity.boxKeyId), purpose: 'telemetry-box' });
+    await audit.record('key.generated', { keyId: toHex(identity.signKeyId), purpose: 'device-sign' });
+  }
+  const registry = cfg.registry === undefined ? registryFor(cfg.deviceType) : loadRegistry(cfg.registry);
+  if (registry.deviceType !== cfg.deviceType) {
+    throw new TrustError('INVALID_CONFIG', `config.registry is for '${registry.deviceType}', not config.deviceType '${cfg.deviceType}'`);
+  }
+  const policy = await createPolicyEngine({ registry, storage: ports.storage, clock: ports.clock, logger: ports.logger });
+  const store = await openStore(cfg, ports, identity, toHex(sessionId));
+  await applyStartupPolicy(policy, store, audit);
+  return { identity, sessionId, audit, policy, store };
+}
+
 export function storeMasterKey(identity: DeviceIdentity): Uint8Array {
   // A domain-separated hash, so the at-rest key never equals a key used on the wire.
-  const label = utf8Encode('iot-trust-agent/store-master/v1');
-  const input = new Uint8Array(label.length + identity.boxSecretKey.length);
-  input.set(label);
-  input.set(identity.boxSecretKey, label.length);
-  return nacl.hash(input).slice(0, 32);
+  return nacl.hash(concatBytes([utf8Encode('iot-trust-agent/store-master/v1'), identity.boxSecretKey])).slice(0, 32);
 }
 
 export function openStore(cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string): Promise<Store> {

@@ -10,6 +10,12 @@ export interface AgentConfig {
   deviceType: DeviceType;
   /** The collector's X25519 public key: telemetry is sealed to it end to end. */
   recipientPublicKey: Uint8Array;
+  /**
+   * The data-category registry this firmware ships (validated at load; `INVALID_REGISTRY` names the place). Defaults to
+   * the registry shipped for `deviceType`. A newer registry than the one the owner's settings were made under is a
+   * policy update: widening waits for consent, narrowing applies at boot.
+   */
+  registry?: unknown;
   /** Set by the transport adapter's URL check; recorded in the audit trail and the security state. */
   insecureTransport?: boolean;
   telemetry?: {
@@ -41,6 +47,7 @@ export interface ResolvedConfig {
   deviceId: string;
   deviceType: DeviceType;
   recipientPublicKey: Uint8Array;
+  registry: unknown;
   insecureTransport: boolean;
   maxBatch: number;
   batchDelayMs: number;
@@ -72,6 +79,7 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     deviceId: config.deviceId,
     deviceType: config.deviceType,
     recipientPublicKey: config.recipientPublicKey,
+    registry: config.registry,
     insecureTransport: config.insecureTransport === true,
     maxBatch: positiveInt(t.maxBatch, 'telemetry.maxBatch', 32, 256),
     batchDelayMs: positiveInt(t.batchDelayMs, 'telemetry.batchDelayMs', 1000, 3_600_000),

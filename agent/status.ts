@@ -1,6 +1,7 @@
 import type { AuditTrail, ComplianceReport, SecurityState } from './audit/index.js';
 import { assessCompliance, assessmentCategories, securityState, summarizeTrail, type AssessmentInput } from './audit/index.js';
 import type { ResolvedConfig } from './config.js';
+import { safeModeReasons } from './safe-mode.js';
 import { keyId, toHex, type DeviceIdentity } from './crypto/keys.js';
 import type { OwnerChannel } from './owner/index.js';
 import type { PolicyEngine, Setting } from './policy/index.js';
@@ -43,6 +44,8 @@ export interface StatusSources {
   now: number;
   /** The broker acknowledged the current manifest (retained). */
   manifestPublished: boolean;
+  /** Non-essential readings dropped by safe mode (R14). */
+  safeModeDropped: number;
 }
 
 export interface AgentStatus {
@@ -53,6 +56,8 @@ export interface AgentStatus {
   /** R14: `mode` is 'degraded' when the set-up is not secure; `security.reasons` says why. */
   mode: 'normal' | 'degraded';
   security: SecurityState;
+  /** R14 safe mode: only essential data is collected while these reasons hold (empty when off). */
+  safeMode: { active: boolean; reasons: string[]; dropped: number };
   paired: boolean;
   enforced: EnforcedState;
   store: StoreStats;
@@ -69,6 +74,7 @@ export function buildStatus(s: StatusSources): AgentStatus {
   return {
     deviceId: s.cfg.deviceId, deviceType: s.cfg.deviceType, started: s.started, connected: s.transport.connected,
     mode: security.secure ? 'normal' : 'degraded', security, paired: s.owner?.isPaired() ?? false,
+    safeMode: { active: safeModeReasons(security).length > 0, reasons: safeModeReasons(security), dropped: s.safeModeDropped },
     enforced: enforcedState(s.policy), store: s.store.stats(), published: { ...s.publisher }, policy: s.policy.counters(),
     commands: {
       received: counters?.received ?? 0, accepted: counters?.accepted ?? 0, rejected: counters?.rejected ?? 0,
