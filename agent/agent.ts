@@ -59,7 +59,7 @@ class TrustAgent implements Agent {
       cfg, ports, parts: () => this.parts, owner: () => this.owner,
       replaceParts: (next) => this.replaceParts(next), publishManifest: () => this.publishManifest(),
       reopenStore: (identity) => this.reopenStore(identity), selfcheck: () => this.selfcheck(),
-      purging: () => this.publisher.invalidate(),
+      purging: () => this.publisher.invalidate(), assess: () => this.assess(),
     });
   }
 

@@ -11,7 +11,6 @@ import type { Ports } from './ports/index.js';
 import type { PurgeReport, Store } from './store/index.js';
 import { enforcedState } from './status.js';
 
-
 export interface RightsDeps {
   cfg: ResolvedConfig;
   ports: Ports;
@@ -25,6 +24,8 @@ export interface RightsDeps {
   purging: () => void;
   /** Re-run the secure set-up check (R14) after something that can change it (pairing, transfer). */
   selfcheck: () => Promise<void>;
+  /** The self-assessment (R1-R14) of the live agent. */
+  assess: () => unknown;
 }
 
 /**
@@ -72,6 +73,19 @@ export class AgentRights implements OwnerActions {
     await this.deps.publishManifest();
     await this.deps.owner()?.publishState();
     return { version: result.version, pending: result.pending };
+  }
+
+  /** Remote consent (the companion's 'accept-terms'): acceptPending for untrusted input. */
+  acceptTerms(categories: unknown): Promise<{ version: number; enforced: unknown }> {
+    const names = Array.isArray(categories) ? categories : [];
+    if (names.length === 0 || names.length > 64 || !names.every((name) => typeof name === 'string' && name.length > 0 && name.length <= 64)) {
+      return Promise.reject(new TrustError('INVALID_PREFERENCE', 'desired: must list 1 to 64 category names'));
+    }
+    return this.acceptPending(names as string[]);
+  }
+
+  selfAssessment(): unknown {
+    return this.deps.assess();
   }
 
   async acceptPending(categories: string[]): Promise<{ version: number; enforced: unknown }> {

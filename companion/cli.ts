@@ -9,6 +9,8 @@ import { TrustError } from '../agent/errors.js';
 import { decodePairingPayload } from '../agent/owner/pairing.js';
 import type { AcceptedReply } from '../agent/owner/replies.js';
 import { privacyLabelText } from '../agent/audit/label-text.js';
+import { complianceToMarkdown } from '../agent/audit/report.js';
+import type { ComplianceReport } from '../agent/audit/assess-types.js';
 import { manifestSummary as policyManifestSummary } from '../agent/policy/manifest.js';
 import type { Manifest } from '../agent/policy/manifest-types.js';
 import { createCompanion, type Companion } from './client.js';
@@ -27,11 +29,13 @@ Actions:
   set <cat>=<setting> ...       change preferences; also <cat>.level=L, <cat>.recipients=a,b, <cat>.retentionMs=N|null,
                                 --patch JSON (the patch verbatim), --accept-manifest, --expected-version N
   reset                         restore the privacy-protective defaults
+  consent <category> ...        accept the widened terms a policy update brought for these categories
   watch                         print every signed state report (--count N: stop after N)
   erase [--category C]          erase all user data, or one category
   export [--out FILE]           export your data (sealed to your key, opened here); FILE gets mode 0600
   transfer                      hand the device over: it erases data, rotates keys and forgets this owner
-  audit [--out FILE]            fetch the audit trail of privacy decisions
+  audit [--out FILE]            fetch the audit trail of privacy decisions and verify it against the device key
+  report [--markdown]           fetch the device's signed self-assessment (R1-R14) and show it
   verify-receipt <FILE>         verify a saved receipt against the device key and show it
 
 Options:
@@ -78,7 +82,7 @@ function rejectionExtras(error: unknown): Record<string, unknown> {
   return typeof cause?.currentVersion === 'number' ? { currentVersion: cause.currentVersion } : {};
 }
 
-const ACTIONS = new Set(['keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'watch', 'erase', 'export', 'transfer', 'audit', 'verify-receipt']);
+const ACTIONS = new Set(['keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'consent', 'watch', 'erase', 'export', 'transfer', 'audit', 'report', 'verify-receipt']);
 
 async function runAction(args: ParsedArgs, io: Io): Promise<number> {
   const action = args.action ?? '';
@@ -134,15 +138,40 @@ async function runDeviceAction(action: string, companion: Companion, args: Parse
       return printReply(io, args, reply, args.flags['out'] === undefined ? data : undefined);
     }
     case 'transfer': return printReply(io, args, await companion.transfer(options));
-    case 'audit': {
-      const trail = await companion.fetchAuditTrail(options);
-      if (args.flags['out'] !== undefined) await writeFile(args.flags['out'], trail);
-      return print(io, args, { bytes: trail.length, ...(args.flags['out'] === undefined ? { trail } : { savedTo: args.flags['out'] }) },
-        `Audit trail: ${trail.length} bytes${args.flags['out'] === undefined ? ' (use --out FILE to save it)' : `, saved to ${args.flags['out']}`}\n`);
+    case 'audit': return auditAction(companion, args, io);
+    case 'report': {
+      const report = await companion.fetchReport(options);
+      return print(io, args, report, args.switches.has('markdown') ? complianceToMarkdown(report) : reportText(report));
+    }
+    case 'consent': {
+      if (args.positional.length === 0) throw new TrustError('INVALID_ARGUMENT', 'consent needs at least one category');
+      return printReply(io, args, await companion.acceptTerms(args.positional, options));
     }
     case 'watch': return watch(companion, args, io);
     default: throw new TrustError('INVALID_ARGUMENT', `unknown action '${action}'`);
   }
+}
+
+/** Fetch, verify and (with --out) save the trail; a trail that does not verify is a failure (exit 1). */
+async function auditAction(companion: Companion, args: ParsedArgs, io: Io): Promise<number> {
+  const { trail, verification } = await companion.fetchVerifiedAuditTrail(requestOptions(args));
+  const out = args.flags['out'];
+  if (out !== undefined) await writeFile(out, trail);
+  const verdict = verification.ok
+    ? `verified: ${verification.entries} entries, ${verification.checkpoints} signed checkpoints`
+    : `DOES NOT VERIFY: ${verification.firstBreak?.kind ?? 'corrupt'} at entry ${verification.firstBreak?.index ?? '?'}`;
+  const human = `Audit trail of ${companion.deviceId}: ${trail.length} bytes, ${verdict}${out === undefined ? '' : `; saved to ${out}`}\n`;
+  const result = { bytes: trail.length, entries: verification.entries, checkpoints: verification.checkpoints,
+    ...(verification.firstBreak === undefined ? {} : { firstBreak: verification.firstBreak }), ...(out === undefined ? {} : { savedTo: out }) };
+  io.out(args.switches.has('json') ? `${JSON.stringify({ ok: verification.ok, result: toJsonable(result) })}\n` : human);
+  return verification.ok ? 0 : 1;
+}
+
+function reportText(report: ComplianceReport): string {
+  const rows = report.rows.map((row) => `  ${row.id.padEnd(4)} ${row.status.padEnd(15)} ${row.title}${row.note === undefined ? '' : ` (${row.note})`}`);
+  const mode = report.mode === 'normal' ? 'normal' : `DEGRADED: ${report.security.reasons.join('; ')}`;
+  return `Self-assessment of ${report.device.id} (${report.device.type}), signed by the device; mode ${mode}\n`
+    + `${report.summary.met} met, ${report.summary.notMet} not met, ${report.summary.notApplicable} not applicable\n${rows.join('\n')}\n`;
 }
 
 async function printReply(io: Io, args: ParsedArgs, reply: AcceptedReply, exported?: Uint8Array): Promise<number> {

@@ -11,6 +11,8 @@ import type { Transport, TransportFactory, TransportMessage } from '../agent/por
 import { assertDeviceId, TOPIC_ROOT, topics } from '../agent/topics.js';
 import { ensureRandom, hostClock, hostScheduler } from './host.js';
 import type { KnownDevice, OwnerKeys } from './keys.js';
+import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
+import type { ComplianceReport } from '../agent/audit/assess-types.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
 export interface CompanionOptions {
@@ -155,6 +157,24 @@ export class Companion {
     const reply = await this.request('get-audit', {}, options);
     if (reply.audit === undefined) throw new TrustError('MALFORMED', 'audit reply carries no trail');
     return reply.audit;
+  }
+
+  /** Fetches the trail and checks its hash chain and signed checkpoints against the device key. */
+  async fetchVerifiedAuditTrail(options: RequestOptions = {}): Promise<{ trail: Uint8Array; verification: VerifyResult }> {
+    const trail = await this.fetchAuditTrail(options);
+    return { trail, verification: verifyTrail(trail, this.requireDeviceKeys().signPublicKey) };
+  }
+
+  /** The device's self-assessment against R1-R14, inside a reply whose device signature was verified. */
+  async fetchReport(options: RequestOptions = {}): Promise<ComplianceReport> {
+    const reply = await this.request('get-report', {}, options);
+    if (reply.report === undefined) throw new TrustError('MALFORMED', 'report reply carries no report');
+    return reply.report as ComplianceReport;
+  }
+
+  /** Consent to the widened terms a policy update brought for these categories (R9). */
+  acceptTerms(categories: string[], options: RequestOptions = {}): Promise<AcceptedReply> {
+    return this.request('accept-terms', { desired: categories }, options);
   }
 
   /** Calls back with every verified state report (the retained one first). Returns an unsubscribe function. */

@@ -23,7 +23,7 @@ describe('companion CLI', () => {
   it('documents every action it accepts', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const action of ['keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'watch', 'erase', 'export', 'transfer', 'audit', 'verify-receipt']) {
+    for (const action of ['keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'consent', 'watch', 'erase', 'export', 'transfer', 'audit', 'report', 'verify-receipt']) {
       expect(COMPANION_USAGE).toContain(`\n  ${action}`);
     }
     expect((await cli(['frobnicate', '--key-file', '/nonexistent'])).code).toBe(2);

@@ -81,6 +81,16 @@ export class PreferenceActions implements OwnerActions {
     return { version: this.version, enforced: this.enforcedState() };
   }
 
+  async acceptTerms(categories: unknown): Promise<{ version: number; enforced: unknown }> {
+    if (!Array.isArray(categories) || categories.length === 0) throw new TrustError('INVALID_PREFERENCE', 'desired: must list categories');
+    this.version += 1;
+    return { version: this.version, enforced: this.enforcedState() };
+  }
+
+  selfAssessment(): unknown {
+    return { version: this.version, paired: true };
+  }
+
   async eraseAll(): Promise<unknown> {
     const erased = Object.values(this.data).reduce((a, b) => a + b, 0);
     for (const key of Object.keys(this.data)) this.data[key] = 0;

@@ -12,6 +12,13 @@ export interface OwnerActions {
    * `TrustError('INVALID_PREFERENCE', message naming the field)` and changes nothing when any part is invalid.
    */
   applyPatch(patch: unknown): Promise<{ version: number; enforced: unknown }>;
+  /**
+   * Consent to the widened terms of a policy update for these categories (`desired`: an array of category names,
+   * untrusted). Throws `INVALID_PREFERENCE` naming the entry for anything not pending; nothing changes then.
+   */
+  acceptTerms(categories: unknown): Promise<{ version: number; enforced: unknown }>;
+  /** The device's self-assessment against the requirement catalogue (CBOR-encodable). */
+  selfAssessment(): unknown;
   /** Restore privacy-protective defaults (a new version). */
   reset(): Promise<{ version: number; enforced: unknown }>;
   /** Erase all user data; resolves to the receipt body (CBOR-encodable, no personal values). */

@@ -5,7 +5,7 @@ import type { OwnerRecord } from './owner-store.js';
 import { digest, signReceipt, type AcceptedReply } from './replies.js';
 import type { OwnerRequest } from './requests.js';
 
-type Extra = Pick<AcceptedReply, 'receipt' | 'export' | 'audit'>;
+type Extra = Pick<AcceptedReply, 'receipt' | 'export' | 'audit' | 'report'>;
 
 /**
  * Carry out one verified request through the agent's actions. Returns what the accepted reply carries besides the
@@ -39,5 +39,10 @@ export async function executeRequest(
       return { audit: await actions.auditTrail() };
     case 'get-state':
       return {};
+    case 'accept-terms':
+      await actions.acceptTerms(request.desired);
+      return {};
+    case 'get-report':
+      return { report: actions.selfAssessment() };
   }
 }

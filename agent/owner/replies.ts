@@ -22,6 +22,8 @@ export interface AcceptedReply {
   export?: Uint8Array;
   /** Audit trail bytes ('get-audit'). */
   audit?: Uint8Array;
+  /** Self-assessment report ('get-report'), signed with the rest of the reply. */
+  report?: unknown;
 }
 
 export interface RejectedReply {

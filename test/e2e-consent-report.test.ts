@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { registryFor } from '../agent/policy/index.js';
+import { isTrustError } from '../agent/errors.js';
+import { makeAgent, memoryWorld, pairOwner, removeTempDirs, startCollector } from './helpers/agent-kit.js';
+
+afterEach(() => removeTempDirs());
+
+/** The companion's side of R9 (consent to widened terms) and issue 7 (fetch and verify the trail and the report). */
+describe('companion: consent, report and trail against the real agent', () => {
+  it('a widened category stays pending until the owner consents from the companion; junk consent changes nothing', async () => {
+    const world = memoryWorld();
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, { deviceId: 'terms-th', recipientPublicKey: col.publicKey });
+    await kit.agent.start();
+    const companion = await pairOwner(world, kit);
+    await companion.setPreferences({ categories: { comfort: { setting: 'full' } }, manifestReviewed: true });
+    const shipped = registryFor('thermostat');
+    await kit.agent.rights.updateRegistry({
+      ...shipped, version: shipped.version + 1,
+      categories: shipped.categories.map((c) => (c.name === 'comfort' ? { ...c, recipients: [...c.recipients, 'analytics'] } : c)),
+    });
+    expect(kit.agent.status().enforced.categories['comfort']?.pendingConsent).toBe(true);
+
+    const before = kit.agent.status().enforced;
+    const refused = await companion.acceptTerms(['no-such-category']).catch((error: unknown) => error);
+    expect(isTrustError(refused, 'INVALID_PREFERENCE')).toBe(true);
+    expect(kit.agent.status().enforced).toEqual(before);
+
+    const reply = await companion.acceptTerms(['comfort']);
+    expect(reply.version).toBe(before.preferencesVersion + 1);
+    expect(kit.agent.status().enforced.categories['comfort']?.pendingConsent).toBe(false);
+    expect(kit.agent.audit.entries().filter((e) => e.type === 'consent.change').at(-1)?.details['action']).toBe('consent-accepted');
+    await companion.close();
+    await kit.agent.stop();
+  });
+
+  it('fetches the signed self-assessment and a trail that verifies against the device key', async () => {
+    const world = memoryWorld();
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, { deviceId: 'report-th', recipientPublicKey: col.publicKey });
+    await kit.agent.start();
+    const companion = await pairOwner(world, kit);
+    await companion.setPreferences({ manifestReviewed: true });
+    const report = await companion.fetchReport();
+    expect(report.rows.map((row) => row.id)).toEqual(Array.from({ length: 14 }, (_, i) => `R${i + 1}`));
+    expect(report.device.id).toBe('report-th');
+    expect(report.mode).toBe(kit.agent.status().mode);
+    const { trail, verification } = await companion.fetchVerifiedAuditTrail();
+    expect(verification.ok).toBe(true);
+    expect(verification.entries).toBeGreaterThan(3);
+    const tampered = trail.slice();
+    const middle = Math.floor(tampered.length / 2);
+    tampered[middle] = (tampered[middle] ?? 0) ^ 0x01;
+    const { verifyTrail } = await import('../agent/audit/verify.js');
+    expect(verifyTrail(tampered, kit.agent.publicKeys.sign).ok).toBe(false);
+    await companion.close();
+    await kit.agent.stop();
+  });
+});
+
+describe('companion CLI against the real agent over TLS', () => {
+  it('pair, consent, report and audit read well and fail when they should', async () => {
+    const { startEmbeddedBroker } = await import('../simulator/broker.js');
+    const { brokerWorld, tempDir } = await import('./helpers/agent-kit.js');
+    const { runCompanionCli } = await import('../companion/cli.js');
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const broker = await startEmbeddedBroker();
+    const world = brokerWorld(broker.url, broker.caPem);
+    try {
+      const col = await startCollector(world);
+      const kit = await makeAgent(world, { deviceId: 'cli-th', recipientPublicKey: col.publicKey });
+      await kit.agent.start();
+      const dir = tempDir('cli');
+      await writeFile(join(dir, 'ca.pem'), broker.caPem);
+      const common = ['--broker', broker.url, '--ca', join(dir, 'ca.pem'), '--key-file', join(dir, 'owner.json'), '--timeout', '5000'];
+      const cli = async (argv: string[]) => {
+        let out = '';
+        const code = await runCompanionCli([...argv, ...common], { out: (t) => { out += t; }, err: (t) => { out += t; } });
+        return { code, out };
+      };
+      expect((await cli(['pair', kit.agent.openPairingWindow().payload])).code).toBe(0);
+      expect((await cli(['set', '--accept-manifest', 'comfort=full'])).code).toBe(0);
+
+      const report = await cli(['report']);
+      expect(report.code).toBe(0);
+      expect(report.out).toMatch(/Self-assessment of cli-th \(thermostat\), signed by the device; mode normal/);
+      expect(report.out).toMatch(/R14 +met/);
+      const markdown = await cli(['report', '--markdown']);
+      expect(markdown.out).toContain('| R1 |');
+
+      const audit = await cli(['audit', '--out', join(dir, 'trail.cbor')]);
+      expect(audit.code).toBe(0);
+      expect(audit.out).toMatch(/verified: \d+ entries, \d+ signed checkpoints; saved to/);
+
+      expect((await cli(['consent', 'comfort'])).code).toBe(1); // nothing pending: refused, with the reason
+      const shipped = registryFor('thermostat');
+      await kit.agent.rights.updateRegistry({ ...shipped, version: shipped.version + 1,
+        categories: shipped.categories.map((c) => (c.name === 'comfort' ? { ...c, retentionMaxMs: c.retentionMaxMs * 2 } : c)) });
+      const consent = await cli(['consent', 'comfort']);
+      expect(consent.code).toBe(0);
+      expect(consent.out).toContain('accept-terms: accepted');
+      await kit.agent.stop();
+    } finally {
+      await world.close();
+      await broker.close();
+    }
+  });
+});
