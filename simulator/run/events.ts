@@ -7,7 +7,10 @@ import type { PreferenceChange, ScenarioEvent } from '../scenario/types.js';
 import type { SimDevice } from './device.js';
 import { hostilePayload } from './hostile.js';
 import { verifyReply } from '../../companion/verify.js';
+import type { Companion } from '../../companion/index.js';
+import type { AcceptedReply } from '../../agent/owner/replies.js';
 import type { World } from './world.js';
+import type { PreferenceAck, RightsResult } from '../verdicts/evidence.js';
 
 /** Something the loop must do at a later virtual time (end of an outage, reboot, clock correction). */
 export interface Deferred {
@@ -106,16 +109,17 @@ function widened(current: Registry, event: Extract<ScenarioEvent, { type: 'polic
 /** A preference change through the companion: sent now, acknowledged whenever the device can answer. */
 async function ownerRequest(
   world: World, event: Extract<ScenarioEvent, { type: 'preference' | 'reset' }>, _kind: string,
-  send: (app: NonNullable<ReturnType<World['owners']['get']>>['app']) => Promise<import('../../agent/owner/replies.js').AcceptedReply>,
+  send: (app: Companion) => Promise<AcceptedReply>,
 ): Promise<void> {
   const owner = world.owners.get(event.device);
   if (owner === undefined) throw new Error(`unknown device ${event.device}`);
-  const ack = { deviceId: event.device, eventIndex: event.index, requestedAt: world.time.now(), accepted: false } as import('../verdicts/evidence.js').PreferenceAck;
+  const ack: PreferenceAck = { deviceId: event.device, eventIndex: event.index, requestedAt: world.time.now(), accepted: false, reason: 'no reply received' };
   world.evidence.acks.push(ack);
   const request = send(owner.app).then(
     async (reply) => {
       ack.accepted = true;
       ack.ackedAt = world.time.now();
+      delete ack.reason;
       await owner.waitForState(reply);
     },
     (error: unknown) => {
@@ -130,7 +134,10 @@ async function dataRight(world: World, event: Extract<ScenarioEvent, { type: 'er
   const owner = world.owners.get(event.device);
   const device = deviceOf(world, event.device);
   if (owner === undefined) throw new Error(`unknown device ${event.device}`);
-  const result = { deviceId: event.device, eventIndex: event.index, kind: event.type, requestedAt: world.time.now(), ok: false, receiptVerified: false } as import('../verdicts/evidence.js').RightsResult;
+  const result: RightsResult = {
+    deviceId: event.device, eventIndex: event.index, kind: event.type, requestedAt: world.time.now(), ok: false, receiptVerified: false,
+    error: 'no reply received',
+  };
   world.evidence.rights.push(result);
   const app = owner.app;
   const verify = (receipt: Uint8Array | undefined): boolean => {
@@ -163,8 +170,10 @@ async function dataRight(world: World, event: Extract<ScenarioEvent, { type: 'er
     }
     result.ok = true;
     result.completedAt = world.time.now();
+    delete result.error;
   })().catch((error: unknown) => {
-    result.error = isTrustError(error) ? `${error.code}: ${error.message}` : String(error);
+    result.error = isTrustError(error) && error.code === 'CLOSED' ? 'no reply received (the app closed while waiting)'
+      : isTrustError(error) ? `${error.code}: ${error.message}` : String(error);
   });
   world.track(event.device, work);
   await world.settle();

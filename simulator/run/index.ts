@@ -45,7 +45,7 @@ export interface RunResult {
   verdicts: Verdict[];
   report: SimulationReport;
   devices: DeviceOutcome[];
-  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number };
+  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number; unanswered: number };
 }
 
 const MINUTE = 60_000;
@@ -64,7 +64,7 @@ export async function runSimulation(scenario: Scenario, options: RunOptions = {}
     const wallMs = Math.round(performance.now() - wallStart);
     const deviceReports: Record<string, string> = {};
     for (const o of outcomes) if (o.page !== undefined) deviceReports[o.id] = o.page;
-    const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors };
+    const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors, unanswered: world.stats.unanswered };
     const report = buildReport(world.evidence, verdicts, {
       deviceReports,
       runtime: { wallMs, readingsPerSecond: Math.round(world.stats.readings / Math.max(0.001, wallMs / 1000)), note: `broker ${broker.label}; ${runtime.stalls} network stalls` },
@@ -178,10 +178,10 @@ async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[
 async function exportTrail(world: World, deviceId: string, agent: Agent): Promise<{ bytes: Uint8Array; source: string }> {
   const owner = world.owners.get(deviceId);
   if (owner !== undefined && world.devices.get(deviceId)?.online === true) {
-    const fetched = owner.app.fetchAuditTrail().then((bytes) => ({ bytes, source: 'by the owner companion (get-audit)' }), () => undefined);
+    let got: { bytes: Uint8Array; source: string } | undefined;
+    const fetched = owner.app.fetchAuditTrail().then((bytes) => void (got = { bytes, source: 'by the owner companion (get-audit)' }), () => undefined);
     world.track(deviceId, fetched);
     await world.settle();
-    const got = await fetched;
     if (got !== undefined) return got;
   }
   return { bytes: agent.audit.exportTrail(), source: 'locally from the device (agent.audit.exportTrail)' };

@@ -4,8 +4,11 @@ import { createCompanion, generateOwnerKeys, type Companion, type OwnerKeys } fr
 import type { AcceptedReply } from '../../agent/owner/replies.js';
 import type { SimDevice } from './device.js';
 
-/** Generous: virtual time stands still while a reply is awaited, so this only bounds requests to offline devices. */
-const REPLY_TIMEOUT_MS = 3 * 86_400_000;
+/**
+ * Virtual time stands still while a reply is awaited, so this only bounds requests to offline devices (and replies
+ * that never come): a little longer than the request lifetime.
+ */
+const REPLY_TIMEOUT_MS = 25 * 3_600_000;
 /** The longest lifetime the device accepts: a request queued on the broker for an offline device stays valid. */
 const REQUEST_LIFETIME_MS = 24 * 3_600_000;
 

@@ -15,6 +15,12 @@ import nacl from 'tweetnacl';
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
 const SETTLE_CAP_MS = 10_000;
+/**
+ * How long (real time) a reachable device may take to answer an owner request before the run stops holding virtual
+ * time for it. A healthy device answers in milliseconds; one that never answers (a reply the app cannot accept)
+ * must not freeze the simulation: the request is left to its own timeout and the verdicts see it unanswered.
+ */
+const ANSWER_CAP_MS = 3_000;
 
 export interface WorldOptions {
   /** Called after every boot of an agent (tests use it to build a deliberately broken agent). */
@@ -40,7 +46,7 @@ export class World {
   readonly lastRequest = new Map<string, Uint8Array>();
   readonly delivered = new Set<string>();
   readonly rng: () => number;
-  readonly stats = { readings: 0, recordErrors: 0, stalls: 0 };
+  readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0 };
   private readonly collectorSecret: Uint8Array;
 
   constructor(readonly scenario: Scenario, broker: BrokerHandle, private readonly options: WorldOptions = {}) {
@@ -117,8 +123,21 @@ export class World {
 
   /** Wait until every publish is acknowledged and delivered and every answerable owner request is answered. */
   async settle(): Promise<void> {
-    const ok = await waitUntil(() => this.network.traffic.quiet() && this.answeredWhereReachable(), SETTLE_CAP_MS);
-    if (!ok) this.stats.stalls++;
+    if (!(await waitUntil(() => this.network.traffic.quiet(), SETTLE_CAP_MS))) this.stats.stalls++;
+    if (this.answeredWhereReachable()) return;
+    if (await waitUntil(() => this.network.traffic.quiet() && this.answeredWhereReachable(), ANSWER_CAP_MS)) return;
+    this.stats.unanswered += this.abandonReachable();
+  }
+
+  /** Stop waiting for requests a reachable device has not answered; returns how many. */
+  private abandonReachable(): number {
+    let n = 0;
+    for (const [id, set] of this.pending) {
+      if (this.devices.get(id)?.online !== true) continue;
+      n += set.size;
+      set.clear();
+    }
+    return n;
   }
 
   private answeredWhereReachable(): boolean {

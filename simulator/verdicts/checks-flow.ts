@@ -97,7 +97,7 @@ export function checkDataRights(ctx: CheckContext): Verdict {
     t.checked++;
     const result = ctx.evidence.rights.find((r) => r.eventIndex === e.index && r.deviceId === e.device);
     const row = { event: e.index, type: e.type, device: e.device, at: e.atMs };
-    if (!result || !result.ok) { t.violation(row, 'request not completed'); continue; }
+    if (!result || !result.ok) { t.violation(result?.error === undefined ? row : { ...row, error: result.error }, 'request not completed'); continue; }
     if (!result.receiptVerified) t.violation(row, 'no valid signed receipt');
     const wholeDevice = e.type === 'transfer' || (e.type === 'erase' && e.user === undefined);
     if (!wholeDevice || result.completedAt === undefined) continue;

@@ -1,0 +1,71 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Agent } from '../agent/agent.js';
+import type { GateOutput } from '../agent/policy/index.js';
+import { compressScenario } from '../simulator/scenario/compress.js';
+import { loadScenarioFile } from '../simulator/scenario/loader.js';
+import type { Scenario } from '../simulator/scenario/types.js';
+import type { Verdict } from '../simulator/verdicts/index.js';
+import type { RunResult } from '../simulator/run/index.js';
+
+export const SCENARIO_DIR = fileURLToPath(new URL('../simulator/scenarios/', import.meta.url));
+export const SCENARIOS = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+export const DAY = 86_400_000;
+
+/** A shipped scenario squeezed into at most `durationMs` (every event still runs, for real). */
+export async function scenario(name: string, durationMs = DAY): Promise<Scenario> {
+  return compressScenario(await loadScenarioFile(join(SCENARIO_DIR, `${name}.json`)), durationMs);
+}
+
+export function failed(verdicts: readonly Verdict[]): string[] {
+  return verdicts.filter((v) => !v.pass).map((v) => `${v.id}: ${v.summary} ${JSON.stringify(v.firstOffending ?? '').slice(0, 400)}`);
+}
+
+type Collect = (category: string, data: Record<string, unknown>, at: number) => GateOutput[];
+
+/**
+ * A deliberately broken build: the collection gate is bypassed for one category (what a firmware bug that writes
+ * readings straight to the store would do). Everything after the gate is the real pipeline.
+ */
+export function bypassGate(agent: Agent, category: string, shape: (data: Record<string, unknown>) => Record<string, unknown>): void {
+  const policy = agent.policy as unknown as { collect: Collect };
+  const real = policy.collect.bind(policy);
+  policy.collect = (c, data, at) => {
+    if (c !== category) return real(c, data, at);
+    return [{ category: c, at, data: shape(data), expiresAt: at + DAY, transmit: true, essential: false, recipients: ['vendor'] }];
+  };
+}
+
+/** Broken differently: the gate runs, but whatever it drops for `category` is sent anyway in the minimised shape. */
+export function ignoreWithdrawal(agent: Agent, category: string, shape: (data: Record<string, unknown>) => Record<string, unknown>): void {
+  const policy = agent.policy as unknown as { collect: Collect };
+  const real = policy.collect.bind(policy);
+  let cached = { version: -1, off: false };
+  const isOff = (): boolean => {
+    const version = agent.rights.preferencesVersion();
+    if (cached.version !== version) {
+      const setting = agent.policy.manifest().categories.find((c) => c.name === category)?.effectiveSetting;
+      cached = { version, off: setting === 'off' };
+    }
+    return cached.off;
+  };
+  policy.collect = (c, data, at) => {
+    const out = real(c, data, at);
+    if (c !== category || !isOff()) return out;
+    return [{ category: c, at, data: shape(data), expiresAt: at + DAY, transmit: true, essential: false, recipients: ['vendor'] }];
+  };
+}
+
+/**
+ * KNOWN AGENT BUGS, reported to the lead (see the phase-2 report): an owner export of a fitness tracker fails once
+ * the data is larger than 64 KiB (the companion drops the signed reply: agent/crypto/sign.ts parses the body with a
+ * fixed 64 KiB cap) or 192 KiB (the device refuses the reply OVERSIZED). Until fixed, a scenario that exports a
+ * tracker fails exactly the data-rights verdict on that export. Returns the failures that are NOT explained by it.
+ */
+export function unexplainedFailures(result: RunResult): string[] {
+  const exportFailed = result.evidence.rights.some((r) => r.kind === 'export' && !r.ok && /OVERSIZED|no reply/.test(r.error ?? ''));
+  const others = result.evidence.rights.filter((r) => !(r.kind === 'export' && !r.ok));
+  const onlyExport = others.every((r) => r.ok && r.receiptVerified);
+  return failed(result.verdicts.filter((v) => !(v.id === 'data-rights' && exportFailed && onlyExport)));
+}
