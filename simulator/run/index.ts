@@ -51,8 +51,11 @@ export interface RunResult {
 const MINUTE = 60_000;
 
 /** Run a scenario end to end against real agents, a real broker and the collector; judge it; build the report. */
-export async function runSimulation(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+export async function runSimulation(given: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const wallStart = performance.now();
+  const url = options.broker?.url;
+  // The report names the broker the run really used.
+  const scenario: Scenario = url === undefined ? given : { ...given, broker: { kind: 'external', url } };
   const broker = await openBroker(options.broker ?? brokerOf(scenario));
   const world = new World(scenario, broker, options.afterBoot === undefined ? {} : { afterBoot: options.afterBoot });
   try {
