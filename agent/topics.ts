@@ -27,6 +27,8 @@ export const topics = {
   /** Device to companion: `accepted` or `rejected` reply for one client token. */
   commandReply: (deviceId: string, clientToken: string, outcome: 'accepted' | 'rejected') =>
     `${TOPIC_ROOT}/${deviceId}/cmd/res/${clientToken}/${outcome}`,
+  /** Device to companion: one part of a result too large for one reply (see agent/owner/parts.ts). */
+  commandPart: (deviceId: string, clientToken: string) => `${TOPIC_ROOT}/${deviceId}/cmd/res/${clientToken}/part`,
   commandReplyFilter: (deviceId: string, clientToken: string) => `${TOPIC_ROOT}/${deviceId}/cmd/res/${clientToken}/+`,
   /** Companion to device: pairing request sealed to the device key. */
   pairRequest: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/pair/req`,

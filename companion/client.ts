@@ -13,6 +13,7 @@ import { ensureRandom, hostClock, hostScheduler } from './host.js';
 import type { KnownDevice, OwnerKeys } from './keys.js';
 import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
 import type { ComplianceReport } from '../agent/audit/assess-types.js';
+import { decodePart, joinParts, MAX_PARTS } from '../agent/owner/parts.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
 export interface CompanionOptions {
@@ -45,6 +46,9 @@ export interface RequestOptions {
 }
 
 interface Pending {
+  /** The signed reply of a result that travels in parts, until every part is in. */
+  reply?: AcceptedReply;
+  parts?: Map<number, Uint8Array>;
   resolve: (reply: AcceptedReply) => void;
   reject: (error: TrustError) => void;
 }
@@ -264,11 +268,40 @@ export class Companion {
     }
     if (keys === undefined) return;
     if (message.topic === topics.state(id)) return this.onState(verifyState(message.payload, keys.signPublicKey, id));
+    if (message.topic.endsWith('/part')) return this.onPart(message);
     const reply = verifyReply(message.payload, keys.signPublicKey, id);
     const pending = this.pending.get(reply.clientToken);
     if (pending === undefined || !message.topic.endsWith(`/${reply.clientToken}/${reply.outcome}`)) return;
-    if (reply.outcome === 'accepted') pending.resolve(reply);
-    else pending.reject(rejectionError(reply));
+    if (reply.outcome === 'rejected') return pending.reject(rejectionError(reply));
+    if (reply.parts === undefined) return pending.resolve(reply);
+    pending.reply = reply;
+    this.completeParts(reply.clientToken, pending);
+  }
+
+  /** A part of a large result: kept for a pending request until the signed reply says what the whole must hash to. */
+  private onPart(message: TransportMessage): void {
+    const token = message.topic.split('/').at(-2) ?? '';
+    const pending = this.pending.get(token);
+    if (pending === undefined) return;
+    const part = decodePart(message.payload);
+    pending.parts ??= new Map();
+    if (pending.parts.size >= MAX_PARTS) return;
+    pending.parts.set(part.index, part.body);
+    this.completeParts(token, pending);
+  }
+
+  private completeParts(token: string, pending: Pending): void {
+    const reply = pending.reply;
+    if (reply?.parts === undefined) return;
+    let blob: Uint8Array | undefined;
+    try {
+      blob = joinParts(reply.parts, pending.parts ?? new Map());
+    } catch (error) {
+      return pending.reject(error instanceof TrustError ? error : new TrustError('AUTH_FAILED', 'bad parts'));
+    }
+    if (blob === undefined) return; // more parts to come; the request's timeout still applies
+    this.pending.delete(token);
+    pending.resolve({ ...reply, [reply.parts.field]: blob });
   }
 
   private onState(state: StateReport): void {

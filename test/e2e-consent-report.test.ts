@@ -107,3 +107,36 @@ describe('companion CLI against the real agent over TLS', () => {
     }
   });
 });
+
+describe('large results travel in parts', () => {
+  it('an export far larger than one reply arrives whole, checked against the signed digest', async () => {
+    const world = memoryWorld();
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, { deviceId: 'big-tr', deviceType: 'fitness-tracker', recipientPublicKey: col.publicKey });
+    await kit.agent.start();
+    const companion = await pairOwner(world, kit);
+    await companion.setPreferences({ categories: { 'heart-rate': { setting: 'local' } }, manifestReviewed: true });
+    const start = world.clock.now();
+    for (let i = 0; i < 6000; i++) await kit.agent.record('heart-rate', { bpm: 60 + (i % 50) }, start + i * 1000);
+    const { reply, data } = await companion.exportData({ timeoutMs: 20_000 });
+    expect(reply.parts?.count).toBeGreaterThan(3);
+    const { decodeCbor } = await import('../agent/codec/cbor.js');
+    const exported = decodeCbor(data, { maxBytes: 64 * 1024 * 1024, maxDepth: 8 }) as { records: Array<{ category: string }> };
+    expect(exported.records.filter((r) => r.category === 'heart-rate')).toHaveLength(6000);
+    await companion.close();
+    await kit.agent.stop();
+  });
+
+  it('parts that do not match the signed digest are refused', async () => {
+    const { splitIntoParts, joinParts, decodePart } = await import('../agent/owner/parts.js');
+    const blob = new Uint8Array(200_000).map((_, i) => i % 251);
+    const { info, parts } = splitIntoParts(blob, 'export');
+    const received = new Map(parts.map((p) => { const d = decodePart(p); return [d.index, d.body] as const; }));
+    expect(joinParts(info, received)).toEqual(blob);
+    const forged = new Map(received);
+    forged.set(1, new Uint8Array(forged.get(1)?.length ?? 0));
+    expect(() => joinParts(info, forged)).toThrow(expect.objectContaining({ code: 'AUTH_FAILED' }));
+    forged.delete(2);
+    expect(joinParts(info, forged)).toBeUndefined();
+  });
+});

@@ -13,6 +13,7 @@ import { DEFAULT_RATE_LIMIT, FailureLimiter, type RateLimitOptions } from './rat
 import { executeRequest } from './execute.js';
 import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, sourceOf, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
 import { signReply, signState, type AcceptedReply, type RejectedReply } from './replies.js';
+import { splitIntoParts } from './parts.js';
 
 export interface OwnerChannelOptions {
   deviceId: string;
@@ -211,12 +212,20 @@ export class OwnerChannel {
       const reason = error instanceof TrustError ? error.message : 'the device could not complete the request';
       return this.refuse({ code, reason, clientToken: request.clientToken, source, authentic: true });
     }
-    const bytes = signReply(reply, signer.signSecretKey);
-    if (bytes.length > this.maxReplyBytes) {
-      return this.refuse({ code: 'OVERSIZED', reason: `the result exceeds ${this.maxReplyBytes} bytes`, clientToken: request.clientToken, source, authentic: true });
+    let parts: Uint8Array[] = [];
+    let bytes = signReply(reply, signer.signSecretKey);
+    try {
+      if (bytes.length > this.maxReplyBytes) ({ reply, parts } = moveToParts(reply));
+      bytes = parts.length === 0 ? bytes : signReply(reply, signer.signSecretKey);
+      if (bytes.length > this.maxReplyBytes) throw new TrustError('OVERSIZED', `the result exceeds ${this.maxReplyBytes} bytes`);
+    } catch (error) {
+      const reason = error instanceof TrustError ? error.message : 'the result is too large';
+      return this.refuse({ code: 'OVERSIZED', reason, clientToken: request.clientToken, source, authentic: true });
     }
     this.limiter.recordSuccess(source);
     this.counters.accepted += 1;
+    // Parts first: the reply that names their digest arrives after them (QoS 1, one publisher, in order).
+    for (const part of parts) await this.publish(topics.commandPart(this.options.deviceId, request.clientToken), part, false);
     await this.publish(topics.commandReply(this.options.deviceId, request.clientToken, 'accepted'), bytes, false);
     await this.publishState();
   }
@@ -268,4 +277,14 @@ export class OwnerChannel {
     const code = error instanceof TrustError ? error.code : 'UNEXPECTED';
     this.options.logger.error(`${what} failed`, { code });
   }
+}
+
+/** Moves the large blob of an accepted reply (export or audit trail) into parts; the reply keeps their digest. */
+function moveToParts(reply: AcceptedReply): { reply: AcceptedReply; parts: Uint8Array[] } {
+  const field = reply.export !== undefined ? 'export' : reply.audit !== undefined ? 'audit' : undefined;
+  const blob = field === undefined ? undefined : reply[field];
+  if (field === undefined || blob === undefined) throw new TrustError('OVERSIZED', 'the reply is too large and has nothing to split');
+  const { info, parts } = splitIntoParts(blob, field);
+  const { [field]: _moved, ...rest } = reply;
+  return { reply: { ...rest, parts: info }, parts };
 }

@@ -2,6 +2,7 @@ import nacl from 'tweetnacl';
 import { signDocument } from '../crypto/sign.js';
 import type { TrustErrorCode } from '../errors.js';
 import type { RequestKind } from './requests.js';
+import type { PartsInfo } from './parts.js';
 
 /**
  * Every reply, receipt and state report is a signed document (agent/crypto/sign.ts) under the device sign key,
@@ -24,6 +25,8 @@ export interface AcceptedReply {
   audit?: Uint8Array;
   /** Self-assessment report ('get-report'), signed with the rest of the reply. */
   report?: unknown;
+  /** When `export` or `audit` was too large for one reply: it arrived as parts; this names them (agent/owner/parts.ts). */
+  parts?: PartsInfo;
 }
 
 export interface RejectedReply {
