@@ -9,6 +9,7 @@ import type { DeviceKey, FromWorker, ToWorker, WorkerInit, WorkerSample } from '
 
 const TICK_MS = 50;
 const SLOTS = 1000 / TICK_MS;
+const STAGGER_SECONDS = 5;
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -74,7 +75,10 @@ async function grow(count: number): Promise<void> {
   send({ type: 'grown', keys, failures, ...(firstError !== undefined ? { firstError } : {}) });
 }
 
-/** Device i records in slot i mod SLOTS; a late tick catches up every slot it missed, so the rate stays honest. */
+/**
+ * Device i records in slot i mod SLOTS of every second, from second (i / SLOTS) mod STAGGER_SECONDS of the run on; a
+ * late tick catches up every slot it missed, so the rate stays honest.
+ */
 function run(flush: boolean): void {
   if (ticker !== undefined) return;
   flushEach = flush;
@@ -92,8 +96,12 @@ function tick(): void {
   const at = Date.now();
   while (doneTicks < due) {
     const slot = doneTicks % SLOTS;
+    const second = Math.floor(doneTicks / SLOTS);
     doneTicks++;
-    for (let i = slot; i < devices.length; i += SLOTS) recordOne(devices[i] as SimDevice, at);
+    for (let i = slot; i < devices.length; i += SLOTS) {
+      // Devices join over the first STAGGER_SECONDS, as a real fleet's would, so their batch timers do not fire in lockstep.
+      if (second >= Math.floor(i / SLOTS) % STAGGER_SECONDS) recordOne(devices[i] as SimDevice, at);
+    }
   }
 }
 
