@@ -21,7 +21,7 @@ Options:
   --duration D        override the scenario duration (e.g. 12h, 2d); events after it are dropped
   --out DIR           where reports go (default: reports/<scenario-name>/)
   --speed MODE        virtual (default: days in seconds) or realtime (virtual time follows the wall clock, 1x)
-  --step D            virtual time per loop step (default 5m)
+  --step D            virtual time per loop step (default 5m; 15m for runs longer than 7 days)
   --quiet             no progress bar, no event lines
   --json              print the JSON report on standard output instead of the summary
   -h, --help          this text

@@ -16,9 +16,9 @@ export interface RunOptions {
   broker?: BrokerChoice;
   /** Overrides the scenario's speed. */
   speed?: 'virtual' | 'realtime';
-  /** Virtual time per loop step (readings are recorded per step; events split steps). Default 5 min. */
+  /** Virtual time per loop step (readings are recorded per step; events split steps). Default 5 min (15 min past 7 days). */
   stepMs?: number;
-  /** How often device stores are sampled for the retention and withdrawal verdicts. Default 6 h. */
+  /** How often device stores are sampled for the retention and withdrawal verdicts. Default: 6 h, or 1/60 of longer runs. */
   snapshotEveryMs?: number;
   /** Where device reports (compliance, audit trail) are written; none when omitted. */
   outDir?: string;
@@ -86,8 +86,10 @@ function brokerOf(scenario: Scenario): BrokerChoice {
 async function mainLoop(world: World, options: RunOptions, wallStart: number): Promise<void> {
   const { scenario } = world;
   const realtime = (options.speed ?? scenario.speed) === 'realtime';
-  const stepMs = realtime ? 1000 : options.stepMs ?? 5 * MINUTE;
-  const snapshotEvery = options.snapshotEveryMs ?? 6 * 60 * MINUTE;
+  // Long runs use longer steps: fewer envelopes per device (each step's readings share one), same verdicts.
+  const stepMs = realtime ? 1000 : options.stepMs ?? (scenario.durationMs > 7 * 1440 * MINUTE ? 15 * MINUTE : 5 * MINUTE);
+  // About 60 samples per run, at least every 6 h: each sample reads every stored record of every device.
+  const snapshotEvery = options.snapshotEveryMs ?? Math.max(6 * 60 * MINUTE, Math.ceil(scenario.durationMs / 60 / 3_600_000) * 3_600_000);
   const deferred: Deferred[] = [];
   const events = [...scenario.events];
   let t = scenario.startMs;

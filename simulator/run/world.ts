@@ -10,7 +10,7 @@ import { recordKey, type Evidence } from '../verdicts/evidence.js';
 import { SimDevice } from './device.js';
 import { Network, quietLogger, type BrokerHandle } from './infra.js';
 import { SimOwner } from './owner.js';
-import { waitUntil } from './traffic.js';
+import { nextMacrotask, waitUntil } from './traffic.js';
 import nacl from 'tweetnacl';
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
@@ -118,6 +118,9 @@ export class World {
    * collector does not depend on real network latency: same seed, same run.
    */
   private async afterTimer(): Promise<void> {
+    // Fast path: one macrotask lets every promise chain the timer started run; most timers (sweeps) send nothing.
+    await nextMacrotask();
+    if (this.network.traffic.quiet() && this.answeredWhereReachable()) return;
     await this.settle();
   }
 
