@@ -20,6 +20,8 @@ export interface FleetBroker {
   /** Warnings and errors the broker logged (tail). */
   log(): string;
   stop(): Promise<void>;
+  /** Synchronous last resort for a signal handler: kill the broker process and remove its files. */
+  kill(): void;
 }
 
 const MOSQUITTO_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];
@@ -53,6 +55,7 @@ async function startAedes(): Promise<FleetBroker> {
     rssBytes: () => undefined,
     log: () => '',
     stop: () => broker.close(),
+    kill: () => undefined,
   };
 }
 
@@ -99,6 +102,10 @@ async function startMosquitto(executable: string): Promise<FleetBroker> {
       return fields === undefined ? undefined : Number(fields[21]) * 4096;
     },
     log: () => logText,
+    kill() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -25,14 +25,16 @@ interface Fleet {
 /** The agents' fleet tuning: a reading may wait up to 5 s for companions, so an envelope carries about 5. */
 const AGENT_BATCH_DELAY_MS = 5_000;
 const AGENT_MAX_BATCH = 32;
+/** Devices start recording over the first 5 s of a phase (fleet-worker.ts STAGGER_SECONDS); warm-ups cover it. */
+const STAGGER_MS = 5_000;
 
 const PHASES: Record<string, FleetPhase> = {
-  baseline: { name: 'baseline: mqtt.js, plain CBOR, 1 reading/message', flushEach: false, warmupMs: 2_000, delayLimitMs: MAX_EXTRA_DELAY_MS },
+  baseline: { name: 'baseline: mqtt.js, plain CBOR, 1 reading/message', flushEach: false, warmupMs: STAGGER_MS + 1_000, delayLimitMs: MAX_EXTRA_DELAY_MS },
   batched: {
     name: `agent, batched (batchDelayMs ${AGENT_BATCH_DELAY_MS}, maxBatch ${AGENT_MAX_BATCH})`, flushEach: false,
-    warmupMs: AGENT_BATCH_DELAY_MS, delayLimitMs: AGENT_BATCH_DELAY_MS + MAX_EXTRA_DELAY_MS,
+    warmupMs: STAGGER_MS + AGENT_BATCH_DELAY_MS, delayLimitMs: AGENT_BATCH_DELAY_MS + MAX_EXTRA_DELAY_MS,
   },
-  immediate: { name: 'agent, immediate (flush() after each reading)', flushEach: true, warmupMs: 2_000, delayLimitMs: MAX_EXTRA_DELAY_MS },
+  immediate: { name: 'agent, immediate (flush() after each reading)', flushEach: true, warmupMs: STAGGER_MS + 1_000, delayLimitMs: MAX_EXTRA_DELAY_MS },
 };
 
 export interface FleetSettings {
@@ -78,11 +80,18 @@ export async function runFleet(settings: FleetSettings): Promise<Map<string, Ste
   const script = await buildWorkerBundle();
   const broker = await startFleetBroker();
   const results = new Map<string, StepResult[]>();
+  // Ctrl-C or a kill must not leave a broker process and its key files behind.
+  const onSignal = (signal: NodeJS.Signals) => {
+    broker.kill();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     printHeader(broker.kind, config.workers, config.windowSeconds);
     for (const fleet of fleetsFor(config.variants)) await ramp(fleet, config, broker, script, results);
     printSummary(results);
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     const log = broker.log().trim();
     await broker.stop();
     // 'unexpected eof' lines are the connections of devices cut off when their worker thread was terminated.
