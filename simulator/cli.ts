@@ -179,9 +179,9 @@ async function writeReports(outDir: string, result: RunResult): Promise<{ json: 
 
 function summary(result: RunResult, files: { json: string; junit: string; html: string }, color: boolean): string {
   const lines: string[] = ['', renderSummaryTable(result.verdicts, { color })];
-  lines.push('Devices (setting enforced at the end · readings the collector delivered per category):');
+  lines.push('Devices: category, setting enforced at the end (readings the collector delivered):');
   for (const d of result.devices) {
-    const cats = Object.entries(d.settings).map(([c, s]) => `${c} ${s} ${d.collected[c] ?? 0}`);
+    const cats = Object.entries(d.settings).map(([c, s]) => `${c} ${s} (${d.collected[c] ?? 0})`);
     const extra = [`boots ${d.boots}`, `audit trail ${d.trailVerified ? 'verified' : 'DOES NOT VERIFY'}`].join(', ');
     lines.push(`  ${d.id.padEnd(20)} ${cats.join(' · ')}`);
     lines.push(`  ${''.padEnd(20)} ${extra}${d.page === undefined ? '' : `, report ${rel(join(dirname(files.html), d.page))}`}`);

@@ -7,7 +7,6 @@ import { compressScenario } from '../simulator/scenario/compress.js';
 import { loadScenarioFile } from '../simulator/scenario/loader.js';
 import type { Scenario } from '../simulator/scenario/types.js';
 import type { Verdict } from '../simulator/verdicts/index.js';
-import type { RunResult } from '../simulator/run/index.js';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../simulator/scenarios/', import.meta.url));
 export const SCENARIOS = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
@@ -57,15 +56,3 @@ export function ignoreWithdrawal(agent: Agent, category: string, shape: (data: R
   };
 }
 
-/**
- * KNOWN AGENT BUGS, reported to the lead (see the phase-2 report): an owner export of a fitness tracker fails once
- * the data is larger than 64 KiB (the companion drops the signed reply: agent/crypto/sign.ts parses the body with a
- * fixed 64 KiB cap) or 192 KiB (the device refuses the reply OVERSIZED). Until fixed, a scenario that exports a
- * tracker fails exactly the data-rights verdict on that export. Returns the failures that are NOT explained by it.
- */
-export function unexplainedFailures(result: RunResult): string[] {
-  const exportFailed = result.evidence.rights.some((r) => r.kind === 'export' && !r.ok && /OVERSIZED|no reply/.test(r.error ?? ''));
-  const others = result.evidence.rights.filter((r) => !(r.kind === 'export' && !r.ok));
-  const onlyExport = others.every((r) => r.ok && r.receiptVerified);
-  return failed(result.verdicts.filter((v) => !(v.id === 'data-rights' && exportFailed && onlyExport)));
-}

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../simulator/run/index.js';
 import { reportToJson } from '../simulator/report/index.js';
 import { loadScenarioFile } from '../simulator/scenario/loader.js';
-import { DAY, SCENARIOS, SCENARIO_DIR, bypassGate, failed, ignoreWithdrawal, scenario, unexplainedFailures } from './simulator-run-support.js';
+import { DAY, SCENARIOS, SCENARIO_DIR, bypassGate, failed, ignoreWithdrawal, scenario } from './simulator-run-support.js';
 
 const out = mkdtempSync(join(tmpdir(), 'sim-run-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -26,24 +26,21 @@ describe('simulator run loop on the embedded broker', () => {
     expect(result.evidence.hostile).toHaveLength(13);
     expect(result.devices.find((d) => d.id === 'lock-1')?.boots).toBe(2);
     expect(result.runtime.stalls).toBe(0);
-    // KNOWN AGENT BUG (reported to the lead): after four days the tracker's export no longer fits the owner
-    // channel's 192 KiB reply limit, so the owner's export is refused OVERSIZED. When the agent is fixed this
-    // expectation fails: then assert `result.report.passed` instead.
-    expect(byId.get('data-rights')?.pass).toBe(false);
-    expect(result.evidence.rights.find((r) => r.kind === 'export')?.error).toMatch(/^OVERSIZED/);
-    expect(unexplainedFailures(result)).toEqual([]);
+    expect(failed(result.verdicts)).toEqual([]);
+    expect(result.report.passed).toBe(true);
+    expect(byId.get('data-rights')?.checked).toBe(1);
+    expect(result.evidence.rights.find((r) => r.kind === 'export')?.receiptVerified).toBe(true);
     // Device reports: compliance self-assessment and a verified audit trail per device, linked from the report.
     for (const d of result.devices) {
       expect(d.trailVerified, d.id).toBe(true);
-      expect(readFileSync(join(out, `devices/${d.id}/compliance.md`), 'utf8')).toMatch(/R1/);
+      expect(readFileSync(join(out, `devices/${d.id}/index.html`), 'utf8')).toMatch(/get-report, device signature verified/);
     }
   }, 120_000);
 
   for (const name of SCENARIOS) {
     it(`${name}: every verdict passes (compressed to one virtual day, every event run for real)`, async () => {
       const result = await runSimulation(await scenario(name));
-      // Every verdict passes, except the data-rights failure of the known export bug (see unexplainedFailures).
-      expect(unexplainedFailures(result)).toEqual([]);
+      expect(failed(result.verdicts)).toEqual([]);
       expect(result.runtime.stalls).toBe(0);
     }, 90_000);
   }
@@ -79,6 +76,6 @@ describe('a deliberately broken agent makes the right verdict fail', () => {
     const withdrawal = result.verdicts.find((v) => v.id === 'withdrawal');
     expect(withdrawal?.pass).toBe(false);
     expect(JSON.stringify(withdrawal?.firstOffending)).toMatch(/heart-rate/);
-    expect(unexplainedFailures(result).map((f) => f.split(':')[0])).toEqual(['withdrawal']);
+    expect(failed(result.verdicts).map((f) => f.split(':')[0])).toEqual(['withdrawal']);
   }, 90_000);
 });

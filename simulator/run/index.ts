@@ -3,7 +3,8 @@ import type { ProgressSample } from '../progress.js';
 import { buildReport, type SimulationReport } from '../report/index.js';
 import type { Scenario, ScenarioEvent } from '../scenario/types.js';
 import { checkVerdicts, type Evidence, type Verdict } from '../verdicts/index.js';
-import { assessDevice, verifyExportedTrail, writeDeviceFiles } from './device-report.js';
+import { verifyExportedTrail, writeDeviceFiles } from './device-report.js';
+import type { ComplianceReport } from '../../agent/audit/index.js';
 import { runEvent, type Deferred } from './events.js';
 import { openBroker, type BrokerChoice } from './infra.js';
 import { World } from './world.js';
@@ -169,8 +170,8 @@ async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[
       world.evidence.auditTrails?.push(trail);
       outcome.trailVerified = trail.ok;
       if (options.outDir !== undefined) {
-        const compliance = assessDevice(agent, world.collector.publicKey, world.time.now());
-        outcome.page = await writeDeviceFiles(options.outDir, device.id, compliance, bytes, source, result, toHex(agent.publicKeys.sign));
+        const report = await fetchReport(world, device.id, agent);
+        outcome.page = await writeDeviceFiles(options.outDir, device.id, report, { bytes, source, verified: result, signKeyHex: toHex(agent.publicKeys.sign) });
       }
     }
     outcomes.push(outcome);
@@ -190,6 +191,19 @@ async function exportTrail(world: World, deviceId: string, agent: Agent): Promis
     if (got !== undefined) return got;
   }
   return { bytes: agent.audit.exportTrail(), source: 'locally from the device (agent.audit.exportTrail)' };
+}
+
+/** The device's signed self-assessment, fetched by the owner's app (get-report); read locally if that fails. */
+async function fetchReport(world: World, deviceId: string, agent: Agent): Promise<{ compliance: ComplianceReport; source: string }> {
+  const owner = world.owners.get(deviceId);
+  if (owner !== undefined && world.devices.get(deviceId)?.online === true) {
+    let got: ComplianceReport | undefined;
+    const fetched = owner.app.fetchReport().then((r) => void (got = r), () => undefined);
+    world.track(deviceId, fetched);
+    await world.settle();
+    if (got !== undefined) return { compliance: got, source: 'by the owner companion (get-report, device signature verified)' };
+  }
+  return { compliance: agent.assess(), source: 'locally from the device (agent.assess)' };
 }
 
 /** Let queued data go out: advance virtual time in small steps until no online device has anything queued. */
