@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { isTrustError } from '../agent/errors.js';
 import { createProgress } from './progress.js';
 import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, writeJunitXml } from './report/index.js';
-import { parseDuration } from './scenario/duration.js';
+import { formatDuration, parseDuration } from './scenario/duration.js';
 import { loadScenarioFile } from './scenario/loader.js';
 import type { Scenario } from './scenario/types.js';
 import { runSimulation, type RunResult } from './run/index.js';
@@ -199,5 +199,5 @@ function rel(path: string): string {
 }
 
 function fmtDays(ms: number): string {
-  return ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(2)} days` : `${+(ms / 3_600_000).toFixed(2)} hours`;
+  return ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(2)} days` : ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(2)} hours` : formatDuration(ms);
 }
