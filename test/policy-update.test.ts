@@ -51,6 +51,21 @@ describe('registry updates: no silent change of terms', () => {
     expect(engine.collect('skin-temp', { celsius: 33.3 }, T0)[0]?.data).toEqual({ celsius: 33 });
   });
 
+  it('a reset (e.g. by erase-all) under pending consent narrows but never widens into the new default', async () => {
+    const { engine } = await ownerWithHeartRateFull();
+    const v2 = nextVersion((r) => {
+      cat(r, 'spo2').default = 'minimised';
+      cat(r, 'spo2').recipients.push('analytics');
+    });
+    expect((await engine.updateRegistry(v2)).pending).toContain('spo2');
+    await engine.reset();
+    expect(engine.manifest().categories.find((c) => c.name === 'spo2')).toMatchObject({ setting: 'off', pendingConsent: true });
+    expect(engine.collect('spo2', { percent: 97 }, T0)).toEqual([]);
+    await engine.acceptPending(['spo2']);
+    await engine.reset();
+    expect(engine.manifest().categories.find((c) => c.name === 'spo2')).toMatchObject({ setting: 'minimised', pendingConsent: false });
+  });
+
   it('a new recipient and a longer retention do not apply until accepted', async () => {
     const { engine } = await ownerWithHeartRateFull();
     const v2 = nextVersion((r) => {

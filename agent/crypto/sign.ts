@@ -21,7 +21,7 @@ export function signDocument(body: unknown, signSecretKey: Uint8Array): Uint8Arr
 /** Parse without verifying: for routing to the right key. */
 export function parseSignedDocument(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): { b: Uint8Array; k: Uint8Array; s: Uint8Array } {
   const outer = asRecord(decodeCbor(bytes, limits), 'signed document');
-  return { b: fieldBytes(outer, 'b'), k: fieldBytes(outer, 'k', 8), s: fieldBytes(outer, 's', 64) };
+  return { b: fieldBytes(outer, 'b', undefined, limits.maxBytes), k: fieldBytes(outer, 'k', 8), s: fieldBytes(outer, 's', 64) };
 }
 
 export function verifyDocument<T = unknown>(bytes: Uint8Array, signPublicKey: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): SignedDocument<T> {

@@ -130,9 +130,11 @@ export function resetState(state: PreferenceState, registry: Registry, forgetRev
     const current = next.categories[def.name];
     if (current === undefined) continue;
     const fresh = defaultPreference(def);
+    // Under pending consent a reset may narrow but never widen: the new default is part of the unaccepted terms.
+    const setting = current.pending && settingRank(fresh.setting) > settingRank(current.setting) ? current.setting : fresh.setting;
     next.categories[def.name] = current.unaccepted
       ? { ...current, setting: 'off', recipients: fresh.recipients }
-      : { ...fresh, pending: current.pending, pendingChanges: current.pendingChanges, terms: current.terms };
+      : { ...fresh, setting, pending: current.pending, pendingChanges: current.pendingChanges, terms: current.terms };
   }
   if (forgetReview) next.manifestReviewed = false;
   return next;
