@@ -3,8 +3,9 @@ const USAGE = `trust-agent <command> [options]
 
 Commands:
   simulate [scenario.json]   run the QA simulator (default: the household scenario on an embedded TLS broker)
-  companion <action>         the owner's companion: pair, manifest, get, set, watch, erase, export, transfer, ...
-  audit <action>             verify an exported audit trail, print a self-assessment
+  companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
+                             transfer, audit, report, verify-receipt
+  audit <action>             verify an exported audit trail; render a self-assessment or a privacy label
 
 Run 'trust-agent <command> --help' for the options of a command.
 `;
