@@ -1,34 +1,25 @@
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger, memoryStorage, noEntropyRandom, createVirtualTime, createMemoryBroker } from '../agent/adapters/memory/index.js';
 import { createAgent } from '../agent/agent.js';
 import type { AgentConfig } from '../agent/config.js';
 import type { Transport } from '../agent/ports/index.js';
 import { topics } from '../agent/topics.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
+import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
-  brokerWorld, closeStorage, makeAgent, pairOwner, removeTempDirs, startCollector, until, type KitAgent, type World,
+  closeStorage, makeAgent, pairOwner, startCollector, until, type KitAgent, type World,
+  useBrokerWorld,
 } from './helpers/agent-kit.js';
 
 /** Bad input never crashes the agent, is counted, and changes nothing (PREAMBLE hard rule; issues 2, 3, 5). */
 
+const shared = useBrokerWorld();
+const cleanups = shared.cleanups;
 let broker: EmbeddedBroker;
 let world: World;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({ tls: true });
-  world = brokerWorld(broker.url, broker.caPem);
-});
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
-});
-afterAll(async () => {
-  await world.close();
-  await broker.close();
-  removeTempDirs();
+beforeAll(() => {
+  ({ broker, world } = shared.current());
 });
 
 async function device(deviceId: string): Promise<KitAgent> {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import nacl from 'tweetnacl';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeFileStorage } from '../agent/adapters/node/index.js';
 import { decodeCbor } from '../agent/codec/cbor.js';
 import { utf8Encode } from '../agent/codec/utf8.js';
@@ -10,30 +10,21 @@ import { signRequest } from '../agent/owner/requests.js';
 import type { Transport } from '../agent/ports/index.js';
 import { topics, TOPIC_ROOT } from '../agent/topics.js';
 import { generateOwnerKeys, verifyReply, type AcceptedReply, type Companion, type RejectedReply } from '../companion/index.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
+import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
-  brokerWorld, closeStorage, containsBytes, makeAgent, pairOwner, rawFiles, removeTempDirs, startCollector, startCompanion, tempDir, until,
+  closeStorage, containsBytes, makeAgent, pairOwner, rawFiles, startCollector, startCompanion, tempDir, until,
   type CollectorHarness, type KitAgent, type World,
+  useBrokerWorld,
 } from './helpers/agent-kit.js';
 
 /** The owner channel with the real agent over a real broker (issue 5 item 6): Aedes over TLS, Node adapters, real files. */
 
+const shared = useBrokerWorld();
+const cleanups = shared.cleanups;
 let broker: EmbeddedBroker;
 let world: World;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({ tls: true });
-  world = brokerWorld(broker.url, broker.caPem);
-});
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
-});
-afterAll(async () => {
-  await world.close();
-  await broker.close();
-  removeTempDirs();
+beforeAll(() => {
+  ({ broker, world } = shared.current());
 });
 
 async function device(deviceId: string, dir?: string): Promise<{ kit: KitAgent; col: CollectorHarness }> {

@@ -1,33 +1,24 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyDocument } from '../agent/crypto/sign.js';
 import { thermostatRegistry } from '../agent/policy/index.js';
 import type { Transport } from '../agent/ports/index.js';
 import { topics } from '../agent/topics.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
+import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
-  brokerWorld, closeStorage, makeAgent, memoryWorld, pairOwner, removeTempDirs, startCollector, until,
+  closeStorage, makeAgent, memoryWorld, pairOwner, startCollector, until,
   type CollectorHarness, type KitAgent, type World,
+  useBrokerWorld,
 } from './helpers/agent-kit.js';
 
 /** The policy engine through the real agent (issue 3): first-run gate, changes over the broker, withdrawal, manifest, updates. */
 
+const shared = useBrokerWorld();
+const cleanups = shared.cleanups;
 let broker: EmbeddedBroker;
 let world: World;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({ tls: true });
-  world = brokerWorld(broker.url, broker.caPem);
-});
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  expect(world.scheduler.pending(), 'agent timers left after stop').toBe(0);
-});
-afterAll(async () => {
-  await world.close();
-  await broker.close();
-  removeTempDirs();
+beforeAll(() => {
+  ({ broker, world } = shared.current());
 });
 
 async function device(deviceId: string, w: World = world): Promise<{ kit: KitAgent; col: CollectorHarness }> {

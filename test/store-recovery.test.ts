@@ -1,22 +1,14 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { memoryStorage } from '../agent/adapters/memory/storage.js';
 import { memoryLogger } from '../agent/adapters/memory/logger.js';
 import { createVirtualTime } from '../agent/adapters/memory/time.js';
 import type { StoragePort } from '../agent/ports/storage.js';
 import { createStore } from '../agent/store/store.js';
 import type { Store } from '../agent/store/contract.js';
-import { DAY, HOUR, MASTER, START, idKey, makeKit, reading, type Kit, type Kind } from './fixtures/store-kit.js';
+import { DAY, HOUR, MASTER, START, idKey, useKits, reading, type Kind } from './fixtures/store-kit.js';
 
-const kits: Kit[] = [];
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.dispose();
-});
-const kitFor = (kind: Kind): Kit => {
-  const kit = makeKit(kind);
-  kits.push(kit);
-  return kit;
-};
+const kitFor = useKits();
 
 async function fillTwoCategories(store: Store): Promise<void> {
   for (let i = 0; i < 40; i++) {

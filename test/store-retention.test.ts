@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { utf8Encode } from '../agent/codec/utf8.js';
 import { createVirtualTime } from '../agent/adapters/memory/time.js';
 import { openFrame, scanSegment } from '../agent/store/frames.js';
 import { deriveSecrets, loadKeyFile, type EpochKey } from '../agent/store/sealed-files.js';
 import { createStore } from '../agent/store/store.js';
 import type { StoredRecord } from '../agent/store/contract.js';
-import { DAY, HOUR, MASTER, START, containsBytes, idKey, makeKit, rawFiles, reading, type Kit, type Kind } from './fixtures/store-kit.js';
+import { DAY, HOUR, MASTER, START, containsBytes, idKey, useKits, rawFiles, reading, type Kit, type Kind } from './fixtures/store-kit.js';
 
 const MINUTE = 60_000;
-const kits: Kit[] = [];
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.dispose();
-});
-const kitFor = (kind: Kind): Kit => {
-  const kit = makeKit(kind);
-  kits.push(kit);
-  return kit;
-};
+const kitFor = useKits();
 
 async function liveKeys(kit: Kit): Promise<EpochKey[]> {
   const state = await loadKeyFile(kit.storage, 'store/keys', deriveSecrets(MASTER));

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { isTrustError } from '../agent/errors.js';
 import type { GateOutput } from '../agent/policy/contract.js';
-import { DAY, HOUR, START, idKey, makeKit, reading, type Kit, type Kind } from './fixtures/store-kit.js';
+import { DAY, HOUR, START, idKey, useKits, reading, type Kit, type Kind } from './fixtures/store-kit.js';
 
-const kits: Kit[] = [];
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.dispose();
-});
-const kitFor = (kind: Kind): Kit => {
-  const kit = makeKit(kind);
-  kits.push(kit);
-  return kit;
-};
+const kitFor = useKits();
 
 describe.each(['memory', 'node'] as const)('store on %s storage', (kind) => {
   test('queue drains oldest first; acknowledged items leave the queue and stay out after reopen', async () => {

@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../simulator/broker.js';
 import { createCollector, type Collector } from '../../collector/index.js';
 import { createCompanion, generateOwnerKeys, type Companion, type OwnerKeys } from '../../companion/index.js';
 import { createMemoryBroker, createVirtualTime, memoryLogger, memoryStorage, seededRandom } from '../../agent/adapters/memory/index.js';
@@ -225,16 +227,40 @@ export function rawFiles(dir: string): Array<{ path: string; bytes: Uint8Array }
   return out;
 }
 
-export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
+export { containsBytes } from './bytes.js';
 
 export async function closeStorage(storage: StoragePort): Promise<void> {
   await (storage as Partial<NodeFileStorage>).close?.();
 }
 
 export type { MemoryStorage };
+
+/**
+ * One embedded TLS broker and world per test file: per-test cleanups run in reverse after each test, then no agent
+ * timer may be left; the broker, links and temp dirs go after the file. Register before the file's own hooks.
+ */
+export function useBrokerWorld(): { cleanups: Array<() => Promise<unknown> | unknown>; current: () => { broker: EmbeddedBroker; world: World } } {
+  let broker: EmbeddedBroker | undefined;
+  let world: World | undefined;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ tls: true });
+    world = brokerWorld(broker.url, broker.caPem);
+  });
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+    expect(world?.scheduler.pending(), 'agent timers left after stop').toBe(0);
+  });
+  afterAll(async () => {
+    await world?.close();
+    await broker?.close();
+    removeTempDirs();
+  });
+  return {
+    cleanups,
+    current: () => {
+      if (broker === undefined || world === undefined) throw new Error('useBrokerWorld: the broker is not up yet');
+      return { broker, world };
+    },
+  };
+}
