@@ -5,6 +5,8 @@ import type { RecordId, StoredRecord } from '../store/contract.js';
 export interface OutgoingQueue {
   nextBatch(limit: number): Promise<StoredRecord[]>;
   acknowledge(ids: RecordId[]): Promise<void>;
+  /** `queued`: records waiting to be sent (may still count some that expire before the next read). */
+  stats(): { queued: number };
 }
 
 export interface PublisherOptions {
@@ -104,7 +106,11 @@ export class Publisher {
     const { queue, transport, maxBatch } = this.options;
     let first = true;
     while (!this.stopped && transport.connected) {
-      if (!first) await this.pace();
+      if (!first) {
+        // Nothing left: done now, not after a pace (a flush under virtual time must not wait for a timer).
+        if (queue.stats().queued === 0) return;
+        await this.pace();
+      }
       first = false;
       const generation = this.generation;
       const batch = await queue.nextBatch(maxBatch);
