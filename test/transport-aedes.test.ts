@@ -46,11 +46,17 @@ async function runLifecycleChild(leak: boolean): Promise<{ code: number | null; 
   try {
     const child = spawn(process.execPath, [outfile], { env: { ...process.env, LEAK: leak ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    // The leaky control only has to outlive the time a clean run needs to exit; no need to wait long.
-    const killer = setTimeout(() => child.kill('SIGKILL'), leak ? 1_500 : 10_000);
+    // The leaky control only has to outlive, after its work is done, the time a clean run needs to exit; the clock
+    // starts at 'done' so a slow machine (TLS key generation under load) cannot kill it early.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+      if (leak && grace === undefined && stdout.includes('done')) grace = setTimeout(() => child.kill('SIGKILL'), 1_500);
+    });
+    const cap = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
-    clearTimeout(killer);
+    clearTimeout(cap);
+    if (grace !== undefined) clearTimeout(grace);
     return { code, stdout };
   } finally {
     rmSync(outfile, { force: true });
