@@ -40,6 +40,7 @@ export interface WorkerSample {
   checksum: number;
   /** Ticks where the 1/s schedule was already late by more than one tick. */
   lateTicks: number;
+  /** Worst schedule lag since the previous sample, ms. */
   maxTickLagMs: number;
   heapUsed: number;
   /** Event-loop utilisation since the previous sample (0..1). */

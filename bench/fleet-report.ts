@@ -6,6 +6,8 @@ import type { GrowResult } from './fleet-step.js';
 /** A step sustains only if the collector is never more than this far behind the devices. */
 export const MAX_DRAIN_SECONDS = 5;
 export const MAX_EXTRA_DELAY_MS = 5_000;
+/** A device whose reading is due must get to record it within this much of its slot. */
+export const MAX_SCHEDULE_LAG_MS = 1_000;
 
 export interface StepResult extends GrowResult {
   variant: string;
@@ -97,6 +99,7 @@ function whyNot(r: StepResult): string {
   if (r.failures > 0) reasons.push(`${r.failures} failures`);
   if (r.held < r.target) reasons.push(`held ${r.held} of ${r.target}`);
   if (r.sentRate < 0.97 * r.target) reasons.push(`devices recorded only ${n0(r.sentRate)}/s`);
+  if (r.maxTickLagMs > MAX_SCHEDULE_LAG_MS) reasons.push(`device schedule ${r.maxTickLagMs} ms behind`);
   if (r.deliveredRate < 0.97 * r.target) reasons.push(`only ${n0(r.deliveredRate)}/s delivered within ${r.delayLimitMs / 1000} s`);
   if (r.drainSeconds > MAX_DRAIN_SECONDS) reasons.push(`collector ${r.drainSeconds.toFixed(0)} s behind`);
   if (!(p99 <= r.delayLimitMs)) reasons.push(`delivery p99 ${p99} ms > ${r.delayLimitMs} ms`);

@@ -130,6 +130,13 @@ async function pause(): Promise<WorkerSample> {
   return sample(true);
 }
 
+/** The worst schedule lag since the previous sample, so a window's figure covers that window only. */
+function takeMaxLag(): number {
+  const lag = counters.maxTickLagMs;
+  counters.maxTickLagMs = 0;
+  return lag;
+}
+
 function sample(detail: boolean): WorkerSample {
   const elu = performance.eventLoopUtilization(eluMark);
   eluMark = performance.eventLoopUtilization();
@@ -143,7 +150,7 @@ function sample(detail: boolean): WorkerSample {
   }
   return {
     devices: devices.length, sent: counters.sent, failed: counters.failed, checksum: counters.checksum,
-    lateTicks: counters.lateTicks, maxTickLagMs: counters.maxTickLagMs, heapUsed: process.memoryUsage().heapUsed,
+    lateTicks: counters.lateTicks, maxTickLagMs: takeMaxLag(), heapUsed: process.memoryUsage().heapUsed,
     elu: elu.utilization, connected, envelopes, inFlight: inFlight.size, gcMs,
     warnings: shared.logger.warnings + shared.logger.errors, ...(shared.logger.first !== undefined ? { firstWarning: shared.logger.first } : {}),
   };
