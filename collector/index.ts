@@ -42,6 +42,11 @@ export interface CollectorOptions {
   maxSessionsPerDevice?: number;
   /** Most reading ids remembered for dedup (they are also forgotten once expired). */
   maxTrackedReadings?: number;
+  /**
+   * Precomputed shared keys kept (one per device key; 32 B each). Size it to the fleet: a miss costs a full X25519
+   * agreement (~0.6 ms), so a fleet larger than the cache recomputes on every envelope. Default 16,384.
+   */
+  maxSharedKeys?: number;
 }
 
 export interface ReadingMeta {
@@ -107,7 +112,7 @@ interface RecipientKey {
 export function createCollector(options: CollectorOptions): Collector {
   const suites = options.suites ?? DEFAULT_SUITES;
   const maxEnvelopeBytes = options.maxEnvelopeBytes ?? ENVELOPE_LIMITS.maxEnvelopeBytes;
-  const sharedKeys = new SharedKeyCache();
+  const sharedKeys = new SharedKeyCache(options.maxSharedKeys ?? 16_384);
   const recipients = new Map<string, RecipientKey>();
   const provisioned = new Map<string, KnownDevice>();
   const lookup = typeof options.devices === 'function' ? options.devices : undefined;

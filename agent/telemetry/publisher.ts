@@ -60,7 +60,7 @@ export class Publisher {
     if (this.timer !== undefined) return;
     this.timer = this.options.scheduler.setTimeout(() => {
       this.timer = undefined;
-      void this.drain();
+      void this.drain(false);
     }, this.options.batchDelayMs);
   }
 
@@ -69,9 +69,9 @@ export class Publisher {
    * drain waits for it and drains once more, so everything queued before the call is covered. Never rejects: a
    * failure leaves the data queued and is counted (callers often fire and forget).
    */
-  drain(): Promise<void> {
-    if (this.draining) return this.draining.then(() => this.drain());
-    const running = this.drainLoop().catch((error: unknown) => {
+  drain(untilEmpty = true): Promise<void> {
+    if (this.draining) return this.draining.then(() => this.drain(untilEmpty));
+    const running = this.drainLoop(untilEmpty).catch((error: unknown) => {
       this.stats.failures++;
       this.options.logger.warn('drain failed; data stays queued', { code: codeOf(error) });
     }).finally(() => {
@@ -102,13 +102,23 @@ export class Publisher {
     await this.draining;
   }
 
-  private async drainLoop(): Promise<void> {
+  /**
+   * `untilEmpty` (flush, stop, reconnect): send everything. Otherwise (the batch timer): send full batches back to back
+   * while there is a backlog, and leave a partial remainder to its own batch delay, so slow acknowledgements do not
+   * shrink envelopes to whatever trickled in during the last round trip.
+   */
+  private async drainLoop(untilEmpty: boolean): Promise<void> {
     const { queue, transport, maxBatch } = this.options;
     let first = true;
     while (!this.stopped && transport.connected) {
       if (!first) {
         // Nothing left: done now, not after a pace (a flush under virtual time must not wait for a timer).
-        if (queue.stats().queued === 0) return;
+        const queued = queue.stats().queued;
+        if (queued === 0) return;
+        if (!untilEmpty && queued < maxBatch) {
+          this.kickPending = true;
+          return;
+        }
         await this.pace();
       }
       first = false;
