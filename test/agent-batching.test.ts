@@ -37,7 +37,7 @@ describe('publisher batching under slow acknowledgements', () => {
     for (let i = 0; i < 4; i++) await kit.agent.record('hvac', { mode: 'heat', running: true, setpointC: 20 + i }, at + i);
     await time.advance(2_100); // batch timer fired; the first envelope waits for its PUBACK
     await kit.agent.record('hvac', { mode: 'heat', running: false, setpointC: 30 }, time.now());
-    await time.advance(400); // PUBACK of the first envelope
+    await time.advance(450); // PUBACK of the first envelope, and a little after it
     for (let i = 0; i < 2; i++) await kit.agent.record('hvac', { mode: 'auto', running: false, setpointC: 31 + i }, time.now());
     await time.advance(10_000);
     expect(envelopes).toEqual([4, 3]);
