@@ -7,6 +7,7 @@ import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, wri
 import { formatDuration, parseDuration } from './scenario/duration.js';
 import { loadScenarioFile } from './scenario/loader.js';
 import type { Scenario } from './scenario/types.js';
+import { renderPreferenceChanges } from './report/changes.js';
 import { runSimulation, type RunResult } from './run/index.js';
 
 export const SIMULATE_USAGE = `trust-agent simulate [scenario.json] [options]
@@ -186,6 +187,8 @@ function summary(result: RunResult, files: { json: string; junit: string; html: 
     lines.push(`  ${d.id.padEnd(20)} ${cats.join(' · ')}`);
     lines.push(`  ${''.padEnd(20)} ${extra}${d.page === undefined ? '' : `, report ${rel(join(dirname(files.html), d.page))}`}`);
   }
+  const changes = renderPreferenceChanges(result.evidence);
+  if (changes.length > 0) lines.push('', ...changes);
   const r = result.runtime;
   lines.push('', `Virtual ${fmtDays(result.report.scenario.durationMs)} in ${(r.wallMs / 1000).toFixed(1)} s: ${r.readings} readings, `
     + `${result.report.totals.delivered} delivered, ${result.report.totals.wireMessages} wire messages${r.stalls > 0 ? `, ${r.stalls} network stalls` : ''}${r.recordErrors > 0 ? `, ${r.recordErrors} readings refused by the gate` : ''}.`);
