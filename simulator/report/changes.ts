@@ -10,7 +10,7 @@ export function renderPreferenceChanges(evidence: Evidence): string[] {
   for (const event of evidence.scenario.events) {
     if (event.type !== 'preference') continue;
     const ack = evidence.acks.find((a) => a.eventIndex === event.index && a.deviceId === event.device);
-    const answer = ack?.ackedAt === undefined ? (ack?.reason ?? 'no answer') : `accepted after ${seconds(ack.ackedAt - ack.requestedAt)}`;
+    const answer = ack?.ackedAt === undefined ? (ack?.reason ?? 'no answer') : `accepted ${after(ack.ackedAt - ack.requestedAt)}`;
     lines.push(`  ${stamp(event.atMs)}  ${event.device}: ${Object.entries(event.patch).map(([c, p]) => `${c} → ${p.setting}`).join(', ')} (${answer})`);
     if (ack?.ackedAt === undefined) continue;
     for (const category of Object.keys(event.patch)) lines.push(`    ${category}: ${collectorView(evidence, event.device, category, ack.ackedAt)}`);
@@ -36,7 +36,7 @@ function stamp(ms: number): string {
   return new Date(ms).toISOString().slice(5, 16).replace('T', ' ');
 }
 
-function seconds(ms: number): string {
+function after(ms: number): string {
   // Virtual time stands still while the network settles, so an answer in the same instant reads as 0 s.
-  return ms === 0 ? 'the same virtual instant' : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s (virtual)`;
+  return ms === 0 ? 'in the same virtual instant' : `after ${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s (virtual)`;
 }
