@@ -12,9 +12,10 @@ const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 /** Storage and timers of one boot of a device; cutting the power stops both at once. */
 class PowerGate {
   alive = true;
-  private readonly timers = new Set<TimerHandle>();
+  /** Pending timers of this boot and the monotonic instant each falls due (for the run loop's coalescing). */
+  private readonly timers = new Map<TimerHandle, number>();
 
-  constructor(private readonly time: VirtualTime) {}
+  constructor(private readonly time: VirtualTime, private readonly onFire: () => void) {}
 
   storage(inner: StoragePort): StoragePort {
     const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => (this.alive ? fn(...args) : never<R>());
@@ -33,11 +34,14 @@ class PowerGate {
     return {
       setTimeout: (callback, delayMs) => {
         if (!this.alive) return 0;
+        const dueAt = this.time.monotonic() + (Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0);
         const handle = this.time.setTimeout(() => {
           this.timers.delete(handle);
-          if (this.alive) callback();
+          if (!this.alive) return;
+          this.onFire();
+          callback();
         }, delayMs);
-        this.timers.add(handle);
+        this.timers.set(handle, dueAt);
         return handle;
       },
       clearTimeout: (handle) => {
@@ -47,15 +51,26 @@ class PowerGate {
     };
   }
 
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  hasTimerDueAt(monotonicMs: number): boolean {
+    for (const dueAt of this.timers.values()) if (dueAt <= monotonicMs) return true;
+    return false;
+  }
+
   cut(): void {
     this.alive = false;
-    for (const handle of this.timers) this.time.clearTimeout(handle);
+    for (const handle of this.timers.keys()) this.time.clearTimeout(handle);
     this.timers.clear();
   }
 }
 
 export interface DeviceHooks {
   onStored(device: SimDevice, records: readonly StoredRecord[]): void;
+  /** Called as one of the device's timers fires, before its callback runs. */
+  onTimer?(device: SimDevice): void;
 }
 
 export interface SimDeviceOptions {
@@ -104,7 +119,7 @@ export class SimDevice {
   /** Boot: a new agent on the same storage, its own seeded random, the shared virtual time seen through this clock. */
   async boot(): Promise<Agent> {
     const { time } = this.options;
-    const gate = new PowerGate(time);
+    const gate = new PowerGate(time, () => this.options.hooks.onTimer?.(this));
     this.gate = gate;
     this.boots++;
     let transport: CountedTransport | undefined;
@@ -137,6 +152,16 @@ export class SimDevice {
       transport.dropLink();
       await transport.close().catch(() => undefined);
     }
+  }
+
+  /** Timers of the current boot not yet fired nor cleared. */
+  pendingTimers(): number {
+    return this.gate?.pending ?? 0;
+  }
+
+  /** Whether a timer of the current boot is due at or before this monotonic instant. */
+  hasTimerDueAt(monotonicMs: number): boolean {
+    return this.gate?.hasTimerDueAt(monotonicMs) ?? false;
   }
 
   /** Orderly shutdown at the end of the run. */

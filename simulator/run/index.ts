@@ -46,7 +46,7 @@ export interface RunResult {
   verdicts: Verdict[];
   report: SimulationReport;
   devices: DeviceOutcome[];
-  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number; unanswered: number };
+  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number; unanswered: number; phases: Record<string, number> };
 }
 
 const MINUTE = 60_000;
@@ -62,18 +62,19 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
   try {
     await world.setUp();
     await mainLoop(world, options, wallStart);
-    const outcomes = await finish(world, options);
+    const outcomes = await world.phases.time('finish', () => finish(world, options));
     world.evidence.runEndMs = world.time.now();
-    const verdicts = checkVerdicts(world.evidence);
+    world.canonicalOrder();
+    const verdicts = world.phases.timeSync('verdicts', () => checkVerdicts(world.evidence));
     const wallMs = Math.round(performance.now() - wallStart);
     const deviceReports: Record<string, string> = {};
     for (const o of outcomes) if (o.page !== undefined) deviceReports[o.id] = o.page;
     const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors, unanswered: world.stats.unanswered };
-    const report = buildReport(world.evidence, verdicts, {
+    const report = world.phases.timeSync('report', () => buildReport(world.evidence, verdicts, {
       deviceReports,
       runtime: { wallMs, readingsPerSecond: Math.round(world.stats.readings / Math.max(0.001, wallMs / 1000)), note: `broker ${broker.label}; ${runtime.stalls} network stalls` },
-    });
-    return { evidence: world.evidence, verdicts, report, devices: outcomes, runtime };
+    }));
+    return { evidence: world.evidence, verdicts, report, devices: outcomes, runtime: { ...runtime, phases: world.phases.totals() } };
   } finally {
     await world.tearDown().catch(() => undefined);
     await broker.close().catch(() => undefined);
@@ -100,12 +101,12 @@ async function mainLoop(world: World, options: RunOptions, wallStart: number): P
     const nextDue = Math.min(events[0]?.atMs ?? Infinity, ...deferred.map((d) => d.atMs));
     const target = Math.min(t + stepMs, nextDue, scenario.endMs, nextSnapshot);
     if (realtime) await sleep(target - scenario.startMs - (performance.now() - loopWallStart));
-    await world.time.advanceTo(target - scenario.startMs);
-    await recordReadings(world, t, target);
+    await world.phases.time('timers', () => world.time.advanceTo(target - scenario.startMs));
+    await world.phases.time('record', () => recordReadings(world, t, target));
     t = target;
-    await runDue(world, t, events, deferred, options);
+    await world.phases.time('events', () => runDue(world, t, events, deferred, options));
     if (t >= nextSnapshot) {
-      await world.snapshotStores();
+      await world.phases.time('snapshots', () => world.snapshotStores());
       nextSnapshot += snapshotEvery;
     }
     options.onProgress?.({ virtualMs: t, devices: world.devices.size, online: world.online(), readings: world.stats.readings, delivered: world.evidence.delivered.length });

@@ -6,12 +6,19 @@ import type { Transport } from '../../agent/ports/index.js';
 import { mixSeed, mulberry32 } from '../models/prng.js';
 import { modelFor } from '../scenario/devices.js';
 import type { Scenario } from '../scenario/types.js';
-import { recordKey, type Evidence } from '../verdicts/evidence.js';
+import { recordKey, type Evidence, type StoreSnapshot } from '../verdicts/evidence.js';
 import { SimDevice } from './device.js';
 import { Network, quietLogger, type BrokerHandle } from './infra.js';
 import { SimOwner } from './owner.js';
 import { nextMacrotask, waitUntil } from './traffic.js';
+import { Phases } from './phases.js';
 import nacl from 'tweetnacl';
+
+type SnapshotRow = StoreSnapshot['records'][number] & { id: string; queued: boolean };
+type RowCache = Map<string, Map<number, { row: SnapshotRow; transmit: boolean }>>;
+
+const sameFacts = (old: { row: SnapshotRow; transmit: boolean }, r: StoredRecord): boolean =>
+  old.transmit === r.transmit && old.row.category === r.category && old.row.at === r.at && old.row.expiresAt === r.expiresAt;
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
 const SETTLE_CAP_MS = 10_000;
@@ -47,6 +54,11 @@ export class World {
   readonly delivered = new Set<string>();
   readonly rng: () => number;
   readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0 };
+  readonly phases = new Phases();
+  /** Devices whose timers fired at the current instant since the network last settled (see afterTimer). */
+  private readonly firedNow = new Set<string>();
+  /** The rows of each device's previous store sample, by session and sequence number (see sampleRows). */
+  private readonly lastRows = new Map<string, RowCache>();
   private readonly collectorSecret: Uint8Array;
 
   constructor(readonly scenario: Scenario, broker: BrokerHandle, private readonly options: WorldOptions = {}) {
@@ -86,7 +98,7 @@ export class World {
       const device = new SimDevice({
         id: spec.id, type: spec.type, seed: this.scenario.seed, model: modelFor(this.scenario, spec), time: this.time,
         recipientPublicKey: this.collector.publicKey, transport: await this.network.factory(spec.id), logger: quietLogger,
-        hooks: { onStored: (d, records) => this.onStored(d, records) },
+        hooks: { onStored: (d, records) => this.onStored(d, records), onTimer: (d) => this.firedNow.add(d.id) },
       });
       this.devices.set(spec.id, device);
       await this.boot(device);
@@ -114,14 +126,46 @@ export class World {
 
   /**
    * Runs after every virtual timer: hold virtual time until the network is quiet. Every timer's consequences finish
-   * before the next timer fires (even one due at the same instant), so the interleaving of agents, broker and
-   * collector does not depend on real network latency: same seed, same run.
+   * before the next timer fires, so the interleaving of agents, broker and collector does not depend on real network
+   * latency: same seed, same run. One exception keeps long runs fast: timers of *different* devices due at the same
+   * instant (all batch timers after a step, all sweeps) fire back to back and the network settles once for the lot.
+   * Devices share nothing but the network, each device's own order is unchanged, and the evidence is put in a
+   * canonical order at the end (see canonicalOrder), so the run stays repeatable.
    */
   private async afterTimer(): Promise<void> {
+    const start = performance.now();
+    if (this.firedNow.size > 0 && this.nextTimerIsAnotherDevices()) return this.phases.add('timer-coalesced', performance.now() - start);
+    this.firedNow.clear();
     // Fast path: one macrotask lets every promise chain the timer started run; most timers (sweeps) send nothing.
     await nextMacrotask();
-    if (this.network.traffic.quiet() && this.answeredWhereReachable()) return;
-    await this.settle();
+    if (this.network.traffic.quiet() && this.answeredWhereReachable()) return this.phases.add('timer-fast', performance.now() - start);
+    await this.phases.time('timer-settle', () => this.settle());
+  }
+
+  /**
+   * True when another timer is due at this very instant, every pending timer belongs to a device (none to a
+   * companion app or the loop), and no device that already fired at this instant has another one due now.
+   */
+  private nextTimerIsAnotherDevices(): boolean {
+    const now = this.time.monotonic();
+    if (this.time.nextDueAt() !== now) return false;
+    let owned = 0;
+    for (const device of this.devices.values()) {
+      owned += device.pendingTimers();
+      if (this.firedNow.has(device.id) && device.hasTimerDueAt(now)) return false;
+    }
+    return owned === this.time.pendingTimers();
+  }
+
+  /**
+   * Messages of different devices that settled together reach the collector and the raw subscriber in whatever
+   * order the sockets delivered them; sorted by virtual time and device (stable: each device's own order is kept),
+   * the evidence is the same on every run.
+   */
+  canonicalOrder(): void {
+    const byDevice = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    this.evidence.delivered.sort((a, b) => a.receivedAt - b.receivedAt || byDevice(a.deviceId, b.deviceId));
+    this.evidence.wire.sort((a, b) => a.at - b.at || byDevice(a.topic, b.topic));
   }
 
   /** Wait until every publish is acknowledged and delivered and every answerable owner request is answered. */
@@ -172,15 +216,39 @@ export class World {
     for (const device of this.devices.values()) {
       const agent = device.agent;
       if (agent === undefined) continue;
+      // Every record is read back through the store (decrypted from its frame) at every sample: real evidence.
       const records = await agent.store.query();
-      this.evidence.stores.push({
-        deviceId: device.id, takenAt,
-        records: records.map((r) => {
-          const id = recordKey(r.id);
-          return { id, category: r.category, at: r.at, expiresAt: r.expiresAt, queued: r.transmit && !this.delivered.has(`${device.id}|${id}`) };
-        }),
-      });
+      this.evidence.stores.push({ deviceId: device.id, takenAt, records: this.sampleRows(device.id, records) });
     }
+  }
+
+  /**
+   * One snapshot row per stored record. A record that is still stored with the same facts as at the previous sample
+   * shares that sample's row object (rows are read-only evidence): a 30-day run holds each record in a dozen samples,
+   * and a fresh object per sample made the garbage collector the largest single cost of the run.
+   */
+  private sampleRows(deviceId: string, records: readonly StoredRecord[]): SnapshotRow[] {
+    const previous = this.lastRows.get(deviceId);
+    const current: RowCache = new Map();
+    const rows: SnapshotRow[] = [];
+    for (const r of records) {
+      let bySeq = current.get(r.id.session);
+      if (bySeq === undefined) current.set(r.id.session, (bySeq = new Map()));
+      const old = previous?.get(r.id.session)?.get(r.id.seq);
+      // A queued row is reused only while the record is still undelivered; a delivered one never becomes queued again.
+      const row = old !== undefined && sameFacts(old, r) && !(old.row.queued && this.delivered.has(`${deviceId}|${old.row.id}`))
+        ? old.row
+        : this.newRow(deviceId, r);
+      bySeq.set(r.id.seq, { row, transmit: r.transmit });
+      rows.push(row);
+    }
+    this.lastRows.set(deviceId, current);
+    return rows;
+  }
+
+  private newRow(deviceId: string, r: StoredRecord): SnapshotRow {
+    const id = recordKey(r.id);
+    return { id, category: r.category, at: r.at, expiresAt: r.expiresAt, queued: r.transmit && !this.delivered.has(`${deviceId}|${id}`) };
   }
 
   online(): number {
