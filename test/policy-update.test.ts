@@ -66,6 +66,17 @@ describe('registry updates: no silent change of terms', () => {
     expect(engine.manifest().categories.find((c) => c.name === 'spo2')).toMatchObject({ setting: 'minimised', pendingConsent: false });
   });
 
+  it('an update that only raises a default waits for consent, and a reset keeps the old default until then', async () => {
+    const { engine } = await ownerWithHeartRateFull();
+    const v2 = nextVersion((r) => { cat(r, 'sleep').default = 'minimised'; });
+    const result = await engine.updateRegistry(v2);
+    expect(result.widened).toEqual(['sleep']);
+    expect(engine.manifest().categories.find((c) => c.name === 'sleep')).toMatchObject({ setting: 'off', pendingConsent: true, pendingChanges: ['wider default: minimised'] });
+    await engine.reset();
+    expect(engine.collect('sleep', { stage: 'deep' }, T0)).toEqual([]);
+    expect(engine.manifest().categories.find((c) => c.name === 'sleep')?.setting).toBe('off');
+  });
+
   it('a new recipient and a longer retention do not apply until accepted', async () => {
     const { engine } = await ownerWithHeartRateFull();
     const v2 = nextVersion((r) => {

@@ -64,5 +64,7 @@ function parseTerms(r: Reader, raw: unknown, path: string): ConsentedTerms {
     purposes: r.strings(t.purposes, `${path}.purposes`),
     recipients: r.strings(t.recipients, `${path}.recipients`),
     retentionMaxMs: r.nonNegativeInt(t.retentionMaxMs, `${path}.retentionMaxMs`),
+    // Files written before this field existed: assume the narrowest default, so any wider one waits for consent.
+    defaultSetting: t.defaultSetting === undefined ? 'off' : r.oneOf(t.defaultSetting, `${path}.defaultSetting`, ['off', 'local', 'minimised', 'full'] as const),
   };
 }

@@ -9,6 +9,8 @@ export interface ConsentedTerms {
   purposes: string[];
   recipients: string[];
   retentionMaxMs: number;
+  /** The registry default the owner's defaults were agreed under: an update may not raise it silently (a reset uses it). */
+  defaultSetting: Setting;
 }
 
 export interface CategoryPreference {
@@ -37,7 +39,10 @@ export interface PreferenceState {
 }
 
 export function termsOf(def: CategoryDef): ConsentedTerms {
-  return { fields: Object.keys(def.fields), purposes: [...def.purposes], recipients: [...def.recipients], retentionMaxMs: def.retentionMaxMs };
+  return {
+    fields: Object.keys(def.fields), purposes: [...def.purposes], recipients: [...def.recipients], retentionMaxMs: def.retentionMaxMs,
+    defaultSetting: def.default,
+  };
 }
 
 /** Privacy-protective defaults: the registry's default setting, the first (primary) recipient only, maximum retention. */

@@ -43,7 +43,7 @@ function newCategory(def: CategoryDef, diff: RegistryDiff): CategoryPreference {
     pending: true,
     unaccepted: true,
     pendingChanges: ['new category'],
-    terms: { fields: [], purposes: [], recipients: [], retentionMaxMs: 0 },
+    terms: { fields: [], purposes: [], recipients: [], retentionMaxMs: 0, defaultSetting: 'off' },
   };
 }
 
@@ -89,6 +89,7 @@ function widening(terms: ConsentedTerms, current: ConsentedTerms): string[] {
   for (const p of current.purposes) if (!terms.purposes.includes(p)) changes.push(`new purpose: ${p}`);
   for (const r of current.recipients) if (!terms.recipients.includes(r)) changes.push(`new recipient: ${r}`);
   if (current.retentionMaxMs > terms.retentionMaxMs) changes.push(`longer retention: ${current.retentionMaxMs} ms`);
+  if (settingRank(current.defaultSetting) > settingRank(terms.defaultSetting)) changes.push(`wider default: ${current.defaultSetting}`);
   return changes;
 }
 
@@ -98,6 +99,7 @@ function intersect(a: ConsentedTerms, b: ConsentedTerms): ConsentedTerms {
     purposes: a.purposes.filter((p) => b.purposes.includes(p)),
     recipients: a.recipients.filter((r) => b.recipients.includes(r)),
     retentionMaxMs: Math.min(a.retentionMaxMs, b.retentionMaxMs),
+    defaultSetting: settingRank(a.defaultSetting) <= settingRank(b.defaultSetting) ? a.defaultSetting : b.defaultSetting,
   };
 }
 
