@@ -37,7 +37,10 @@ export interface AgentConfig {
     maxBytes?: number;
     maxRecords?: number;
   };
-  /** Sweep period for retention; sweeping also runs at start and before every publish. */
+  /**
+   * Scheduled retention sweep, ms (default 5 min). Sweeping also runs at start and before every publish, and expired
+   * records are never returned or sent; the schedule bounds how long an expired epoch's bytes stay on flash (epoch 1 h).
+   */
   sweepIntervalMs?: number;
   /** Pairing window opened by the local button, ms. */
   pairingWindowMs?: number;
@@ -88,7 +91,7 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     groupCommitMs: wholeNumber(s.groupCommitMs, 'store.groupCommitMs', 0, 10_000),
     maxBytes: positiveInt(s.maxBytes, 'store.maxBytes', 8 * 1024 * 1024, 2 ** 40),
     maxRecords: positiveInt(s.maxRecords, 'store.maxRecords', 200_000, 2 ** 40),
-    sweepIntervalMs: positiveInt(config.sweepIntervalMs, 'sweepIntervalMs', 60_000, 86_400_000),
+    sweepIntervalMs: positiveInt(config.sweepIntervalMs, 'sweepIntervalMs', 300_000, 86_400_000),
     pairingWindowMs: positiveInt(config.pairingWindowMs, 'pairingWindowMs', 120_000, 3_600_000),
   };
 }

@@ -75,6 +75,9 @@ describe('registry updates: no silent change of terms', () => {
     await engine.reset();
     expect(engine.collect('sleep', { stage: 'deep' }, T0)).toEqual([]);
     expect(engine.manifest().categories.find((c) => c.name === 'sleep')?.setting).toBe('off');
+    // Choosing a setting explicitly is the consent a wider default needs; a new field would still block it.
+    await engine.applyPatch({ categories: { sleep: { setting: 'minimised' } } });
+    expect(engine.manifest().categories.find((c) => c.name === 'sleep')?.setting).toBe('minimised');
   });
 
   it('a new recipient and a longer retention do not apply until accepted', async () => {

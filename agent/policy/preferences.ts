@@ -102,8 +102,9 @@ function patchCategory(r: Reader, def: CategoryDef, current: CategoryPreference,
     if (!def.settings.includes(setting)) {
       r.fail(`${path}.setting`, def.safety ? 'safety data cannot be turned off or kept local' : `'${setting}' is not offered for this category`);
     }
-    // An update the owner has not accepted may not be widened into by the back door.
-    if ((current.pending || current.unaccepted) && settingRank(setting) > settingRank(current.setting)) {
+    // An update the owner has not accepted may not be widened into by the back door. A wider default alone is not a
+    // change of what the category collects: the owner choosing a setting explicitly is the consent it needs.
+    if ((current.unaccepted || (current.pending && !onlyDefaultWidened(current))) && settingRank(setting) > settingRank(current.setting)) {
       r.fail(`${path}.setting`, 'pending consent: accept the updated terms first');
     }
     next.setting = setting;
@@ -126,6 +127,10 @@ function patchCategory(r: Reader, def: CategoryDef, current: CategoryPreference,
   const sends = next.setting === 'minimised' || next.setting === 'full';
   if (sends && next.recipients.length === 0) r.fail(`${path}.recipients`, 'a category that is sent needs at least one recipient');
   return next;
+}
+
+function onlyDefaultWidened(pref: CategoryPreference): boolean {
+  return pref.pendingChanges.length > 0 && pref.pendingChanges.every((change) => change.startsWith('wider default'));
 }
 
 /** Defaults again for every category; consent status (pending, terms) is kept: a reset is not an acceptance. */
