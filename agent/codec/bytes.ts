@@ -1,4 +1,4 @@
-/** Byte helpers shared by the store, the audit log and the agent: one copy, no Buffer. */
+/** Byte helpers shared by the store, the audit log and the agent: one copy, plain Uint8Array only. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
