@@ -3,11 +3,11 @@
  * memory are read from /proc), else the embedded Aedes broker in this process. Always stopped and its temporary
  * directory removed by `stop()`.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createTestPki } from '../test/helpers/tls.js';
+import { freePort, waitForPort } from '../test/helpers/net.js';
 import { startEmbeddedBroker } from '../simulator/broker.js';
 
 export interface FleetBroker {
@@ -62,9 +62,8 @@ async function startAedes(): Promise<FleetBroker> {
 async function startMosquitto(executable: string): Promise<FleetBroker> {
   // `mosquitto -h` prints the version and exits with 3.
   const version = spawnSync(executable, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0]?.replace(/^mosquitto version /, '') ?? '?';
-  const dir = mkdtempSync(join(tmpdir(), 'ta-fleet-broker-'));
-  chmodSync(dir, 0o755); // Mosquitto started as root drops to its own user and must still read the key.
-  makePki(dir);
+  // A throwaway CA and server certificate; the directory is readable by the user Mosquitto drops to.
+  const dir = createTestPki('fleet').dir;
   const port = await freePort();
   const configFile = join(dir, 'mosquitto.conf');
   writeFileSync(configFile, mosquittoConfig(dir, port));
@@ -140,42 +139,5 @@ function mosquittoConfig(dir: string, port: number): string {
   ].join('\n');
 }
 
-/** A throwaway CA and a P-256 server certificate for 127.0.0.1 (the same recipe as test/helpers/tls.ts). */
-function makePki(dir: string): void {
-  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=iot-trust-agent fleet bench CA']);
-  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext']);
-  for (const file of ['ca.pem', 'server.pem', 'server.key']) chmodSync(join(dir, file), 0o644);
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`broker did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
