@@ -24,6 +24,11 @@ describe.each(['memory', 'node'] as const)('store on %s storage', (kind) => {
     // Acknowledged records stay stored (local copy) until they expire.
     expect((await store.query()).length).toBe(30);
     expect((await store.query('temp')).length).toBe(15);
+    // The census lists the same records from the index alone: facts equal, ten of them no longer queued.
+    const census = store.census();
+    const queried = await store.query();
+    expect(census.map(({ queued: _q, ...facts }) => facts)).toEqual(queried.map(({ data: _d, ...facts }) => facts));
+    expect(census.filter((r) => r.queued)).toHaveLength(20);
     await store.close();
   });
 

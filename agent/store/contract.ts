@@ -11,6 +11,9 @@ export interface StoredRecord extends GateOutput {
   id: RecordId;
 }
 
+/** A stored record without its data; `queued`: waiting to be sent (transmit and not yet acknowledged). */
+export type RecordFacts = Pick<StoredRecord, 'id' | 'category' | 'at' | 'expiresAt' | 'transmit' | 'essential'> & { queued: boolean };
+
 export interface PurgeReport {
   category: string;
   removed: number;
@@ -62,6 +65,11 @@ export interface Store {
   /** Every stored, unexpired record in plain form (the agent seals the export to the owner). */
   exportRecords(): Promise<StoredRecord[]>;
   query(category?: string): Promise<StoredRecord[]>;
+  /**
+   * What the store holds, without its contents: the ids and facts of every unexpired record, from the index (no read,
+   * no decryption). For QA evidence and status displays; `query` when the data itself is needed.
+   */
+  census(): RecordFacts[];
   stats(): StoreStats;
   /** The guarded time retention is judged by (see docs/storage.md). */
   trustedNow(): number;

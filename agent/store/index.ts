@@ -1,5 +1,5 @@
 /** The retention-enforcing store: see docs/storage.md. */
 export { createStore, type StoreOptions } from './store.js';
 export type {
-  DurabilityOptions, PurgeReport, RecordId, Store, StoreLimits, StoreStats, StoredRecord,
+  DurabilityOptions, PurgeReport, RecordFacts, RecordId, Store, StoreLimits, StoreStats, StoredRecord,
 } from './contract.js';

@@ -6,7 +6,7 @@ import type { StoragePort } from '../ports/storage.js';
 import type { GateOutput, PurgeOrder } from '../policy/contract.js';
 import { GroupCommit, Mutex } from './commit.js';
 import { storeNames, type StoreContext } from './context.js';
-import type { DurabilityOptions, PurgeReport, RecordId, Store, StoreLimits, StoreStats, StoredRecord } from './contract.js';
+import type { DurabilityOptions, PurgeReport, RecordFacts, RecordId, Store, StoreLimits, StoreStats, StoredRecord } from './contract.js';
 import { encodeAcks } from './ack-log.js';
 import { compactAcks, evictOverflow, readRecords, shredEpochs, sweepExpired, sweepQuarantine, type Limits } from './maintenance.js';
 import { recover } from './recovery.js';
@@ -197,6 +197,15 @@ class DurableStore implements Store {
       const now = this.ctx.clock.now();
       return readRecords(this.ctx, this.ctx.index.liveEntries(category).filter((e) => e.expiresAt > now));
     });
+  }
+
+  census(): RecordFacts[] {
+    this.open();
+    const now = this.ctx.clock.now();
+    return this.ctx.index.liveEntries().filter((e) => e.expiresAt > now).map((e) => ({
+      id: { session: e.session, seq: e.seq }, category: e.category, at: e.at, expiresAt: e.expiresAt,
+      transmit: e.transmit, essential: e.essential, queued: e.transmit && !e.acked,
+    }));
   }
 
   stats(): StoreStats {

@@ -1,7 +1,7 @@
 import { createVirtualTime, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { Agent } from '../../agent/agent.js';
 import { createCollector, type Collector } from '../../collector/index.js';
-import type { StoredRecord } from '../../agent/store/index.js';
+import type { RecordFacts, StoredRecord } from '../../agent/store/index.js';
 import type { Transport } from '../../agent/ports/index.js';
 import { mixSeed, mulberry32 } from '../models/prng.js';
 import { modelFor } from '../scenario/devices.js';
@@ -17,7 +17,7 @@ import nacl from 'tweetnacl';
 type SnapshotRow = StoreSnapshot['records'][number] & { id: string; queued: boolean };
 type RowCache = Map<string, Map<number, { row: SnapshotRow; transmit: boolean }>>;
 
-const sameFacts = (old: { row: SnapshotRow; transmit: boolean }, r: StoredRecord): boolean =>
+const sameFacts = (old: { row: SnapshotRow; transmit: boolean }, r: RecordFacts): boolean =>
   old.transmit === r.transmit && old.row.category === r.category && old.row.at === r.at && old.row.expiresAt === r.expiresAt;
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
@@ -216,8 +216,8 @@ export class World {
     for (const device of this.devices.values()) {
       const agent = device.agent;
       if (agent === undefined) continue;
-      // Every record is read back through the store (decrypted from its frame) at every sample: real evidence.
-      const records = await agent.store.query();
+      // What the device's store holds by its own index (the same index every read and publish goes through).
+      const records = agent.store.census();
       this.evidence.stores.push({ deviceId: device.id, takenAt, records: this.sampleRows(device.id, records) });
     }
   }
@@ -227,7 +227,7 @@ export class World {
    * shares that sample's row object (rows are read-only evidence): a 30-day run holds each record in a dozen samples,
    * and a fresh object per sample made the garbage collector the largest single cost of the run.
    */
-  private sampleRows(deviceId: string, records: readonly StoredRecord[]): SnapshotRow[] {
+  private sampleRows(deviceId: string, records: readonly RecordFacts[]): SnapshotRow[] {
     const previous = this.lastRows.get(deviceId);
     const current: RowCache = new Map();
     const rows: SnapshotRow[] = [];
@@ -246,7 +246,7 @@ export class World {
     return rows;
   }
 
-  private newRow(deviceId: string, r: StoredRecord): SnapshotRow {
+  private newRow(deviceId: string, r: RecordFacts): SnapshotRow {
     const id = recordKey(r.id);
     return { id, category: r.category, at: r.at, expiresAt: r.expiresAt, queued: r.transmit && !this.delivered.has(`${deviceId}|${id}`) };
   }
