@@ -3,20 +3,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { keyId } from '../agent/crypto/keys.js';
 import { signCheckpoint } from '../agent/audit/format.js';
-import { encodeFrame, readFrame, type Frame } from '../agent/audit/format.js';
+import type { Frame } from '../agent/audit/format.js';
 import { verifyTrail } from '../agent/audit/verify.js';
-import { deviceKeys, MapStorage, openTrail, otherKeys, StepClock } from './audit-support.js';
+import { deviceKeys, MapStorage, openTrail, otherKeys, StepClock, frames, joinFrames } from './audit-support.js';
 
-function frames(bytes: Uint8Array): Frame[] {
-  const out: Frame[] = [];
-  for (let offset = 0; ; ) {
-    const read = readFrame(bytes, offset);
-    if (read.status !== 'frame') return out;
-    out.push(read.frame);
-    offset = read.next;
-  }
-}
-const join = (list: Frame[]): Uint8Array => Uint8Array.from(list.flatMap((f) => [...encodeFrame(f)]));
+const join = joinFrames;
 
 describe('audit trail: signing key rotation', () => {
   it('after rotateKey the trail verifies with the new key alone, old checkpoints included', async () => {

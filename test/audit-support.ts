@@ -1,3 +1,5 @@
+import { encodeFrame, readFrame, type Frame } from '../agent/audit/format.js';
+import { concatBytes } from '../agent/codec/bytes.js';
 import nacl from 'tweetnacl';
 import type { ClockPort } from '../agent/ports/clock.js';
 import { toHex } from '../agent/crypto/keys.js';
@@ -126,3 +128,18 @@ export async function thermostat(): Promise<{ engine: PolicyEngine; trail: Audit
   return { engine, trail, input };
 }
 
+/** The frames of an exported trail, for tests that tamper with them. */
+export function frames(bytes: Uint8Array): Frame[] {
+  const out: Frame[] = [];
+  for (let offset = 0; ; ) {
+    const read = readFrame(bytes, offset);
+    if (read.status !== 'frame') return out;
+    out.push(read.frame);
+    offset = read.next;
+  }
+}
+
+/** Frames back into trail bytes. */
+export function joinFrames(list: Frame[]): Uint8Array {
+  return concatBytes(list.map(encodeFrame));
+}

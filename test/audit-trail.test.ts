@@ -2,27 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isTrustError } from '../agent/errors.js';
 import { assertAuditDetails } from '../agent/audit/events.js';
-import { encodeFrame, readFrame, type Frame } from '../agent/audit/format.js';
+import { encodeFrame, type Frame } from '../agent/audit/format.js';
 import { verifyTrail } from '../agent/audit/verify.js';
 import { AUDIT_FILE } from '../agent/audit/trail.js';
-import { deviceKeys, MapStorage, openTrail, sampleTrail, StepClock } from './audit-support.js';
+import { deviceKeys, MapStorage, openTrail, sampleTrail, StepClock, frames, joinFrames } from './audit-support.js';
 
-function frames(bytes: Uint8Array): Frame[] {
-  const out: Frame[] = [];
-  for (let offset = 0; ; ) {
-    const read = readFrame(bytes, offset);
-    if (read.status !== 'frame') return out;
-    out.push(read.frame);
-    offset = read.next;
-  }
-}
-const join = (list: Frame[]): Uint8Array => {
-  const parts = list.map(encodeFrame);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
-  return out;
-};
+const join = joinFrames;
 
 describe('audit trail: recording and persistence', () => {
   it('chains entries, signs checkpoints every N entries and exports a verifiable trail', async () => {

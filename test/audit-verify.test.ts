@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { keyId } from '../agent/crypto/keys.js';
-import { encodeFrame, hashEntry, readFrame, signCheckpoint, type AuditEntry, type Frame } from '../agent/audit/format.js';
+import { hashEntry, signCheckpoint, type AuditEntry, type Frame } from '../agent/audit/format.js';
 import { verifyTrail } from '../agent/audit/verify.js';
-import { deviceKeys, otherKeys, sampleTrail } from './audit-support.js';
+import { deviceKeys, otherKeys, sampleTrail, frames, joinFrames } from './audit-support.js';
 
 type EntryFrame = Extract<Frame, { kind: 'entry' }>;
-function frames(bytes: Uint8Array): Frame[] {
-  const out: Frame[] = [];
-  for (let offset = 0; ; ) {
-    const read = readFrame(bytes, offset);
-    if (read.status !== 'frame') return out;
-    out.push(read.frame);
-    offset = read.next;
-  }
-}
-function join(list: Frame[]): Uint8Array {
-  return Uint8Array.from(list.flatMap((f) => [...encodeFrame(f)]));
-}
+const join = joinFrames;
 const at = (list: Frame[], index: number): number => list.findIndex((f) => f.kind === 'entry' && f.entry.index === index);
 const entryAt = (list: Frame[], index: number): AuditEntry => (list[at(list, index)] as EntryFrame).entry;
 function rehash(entry: Omit<AuditEntry, 'hash'>): AuditEntry {
