@@ -84,6 +84,10 @@ export class AgentRights implements OwnerActions {
     return this.acceptPending(names as string[]);
   }
 
+  corroborateTime(wallMs: number): void {
+    this.deps.parts().store.trustTime(wallMs);
+  }
+
   selfAssessment(): unknown {
     return this.deps.assess();
   }

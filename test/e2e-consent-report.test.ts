@@ -140,3 +140,22 @@ describe('large results travel in parts', () => {
     expect(joinParts(info, forged)).toBeUndefined();
   });
 });
+
+describe('a signed owner request corroborates the device clock', () => {
+  it('after a forward clock jump, retention keeps the old time until an authenticated request confirms the new one', async () => {
+    const world = memoryWorld();
+    const time = world.time;
+    if (time === undefined) throw new Error('virtual time expected');
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, { deviceId: 'clock-th', recipientPublicKey: col.publicKey });
+    await kit.agent.start();
+    const companion = await pairOwner(world, kit);
+    time.jumpWall(6 * 3_600_000); // NTP corrects a clock that was six hours slow
+    await time.advance(1_000);
+    expect(kit.agent.store.trustedNow()).toBeLessThan(time.now() - 5 * 3_600_000); // a bare jump is not believed
+    await companion.getState();
+    expect(Math.abs(kit.agent.store.trustedNow() - time.now())).toBeLessThan(1_000);
+    await companion.close();
+    await kit.agent.stop();
+  });
+});

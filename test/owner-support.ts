@@ -87,6 +87,12 @@ export class PreferenceActions implements OwnerActions {
     return { version: this.version, enforced: this.enforcedState() };
   }
 
+  corroborated: number[] = [];
+
+  corroborateTime(wallMs: number): void {
+    this.corroborated.push(wallMs);
+  }
+
   selfAssessment(): unknown {
     return { version: this.version, paired: true };
   }

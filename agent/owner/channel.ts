@@ -187,6 +187,7 @@ export class OwnerChannel {
     const verified = await verifyRequest(parsed, owner, this.options.deviceId, this.options.clock, this.nonces, this.limits);
     if (!verified.ok) return this.refuse(verified.rejection);
     const request = verified.request;
+    this.options.actions.corroborateTime(this.options.clock.now());
     const current = this.options.actions.preferencesVersion();
     if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
       return this.refuse({ code: 'VERSION_CONFLICT', reason: `expected version ${request.expectedVersion}, current is ${current}`, clientToken: request.clientToken, source, authentic: true });

@@ -17,6 +17,11 @@ export interface OwnerActions {
    * untrusted). Throws `INVALID_PREFERENCE` naming the entry for anything not pending; nothing changes then.
    */
   acceptTerms(categories: unknown): Promise<{ version: number; enforced: unknown }>;
+  /**
+   * A signed, fresh owner request corroborates the device's wall clock (its issuedAt lies within the allowed skew of
+   * `wallMs`): retention may re-anchor its trusted time on it (docs/storage.md, clock rule).
+   */
+  corroborateTime(wallMs: number): void;
   /** The device's self-assessment against the requirement catalogue (CBOR-encodable). */
   selfAssessment(): unknown;
   /** Restore privacy-protective defaults (a new version). */
