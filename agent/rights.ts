@@ -119,6 +119,27 @@ export class AgentRights implements OwnerActions {
     return this.receipt('erase-category', { category, removed: report.removed });
   }
 
+  /**
+   * Erase one person's data on a shared device (R10): every record whose person identifier is theirs, in raw form
+   * ('local', 'full') or as any of its pseudonyms over the longest retention ('minimised'). The identifier is used to
+   * find the records and forgotten; neither it nor its pseudonyms reach the audit trail or the receipt.
+   */
+  async eraseUser(userId: unknown): Promise<unknown> {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 128) {
+      throw new TrustError('INVALID_PREFERENCE', 'desired.userId: must be 1 to 128 characters');
+    }
+    const { store, policy } = this.deps.parts();
+    const now = this.deps.ports.clock.now();
+    const longest = Math.max(...policy.registry().categories.map((c) => c.retentionMaxMs));
+    this.deps.purging();
+    const reports: PurgeReport[] = [];
+    for (const { category, field, values } of policy.identifierForms(userId, now - longest, now)) {
+      reports.push(await store.eraseMatching(category, (data) => values.has(String(data[field]))));
+    }
+    await this.auditPurges(reports);
+    return this.receipt('erase-user', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+  }
+
   async exportData(ownerBoxPublicKey: Uint8Array): Promise<Uint8Array> {
     const { store } = this.deps.parts();
     const records = await store.exportRecords();

@@ -25,7 +25,7 @@ function mapActions(): OwnerActions {
     reset: async () => { prefs = {}; version += 1; return done(); },
     eraseAll: async () => ({}), eraseCategory: async () => ({}), exportData: async () => new Uint8Array(0),
     transferOwnership: async () => ({}), auditTrail: async () => new Uint8Array(0),
-    acceptTerms: async () => done(), selfAssessment: () => ({}), corroborateTime: () => undefined,
+    acceptTerms: async () => done(), selfAssessment: () => ({}), corroborateTime: () => undefined, eraseUser: async () => ({}),
     enforcedState: () => ({ version, settings: prefs }),
     audit: async () => undefined,
   };

@@ -1,7 +1,7 @@
 import { TrustError } from '../agent/errors.js';
 
 /** Flags that take a value; everything else starting with -- is a boolean switch. */
-const VALUE_FLAGS = new Set(['broker', 'ca', 'device', 'key-file', 'timeout', 'expected-version', 'patch', 'category', 'out', 'receipt-out', 'count', 'duration']);
+const VALUE_FLAGS = new Set(['broker', 'ca', 'device', 'key-file', 'timeout', 'expected-version', 'patch', 'category', 'user', 'out', 'receipt-out', 'count', 'duration']);
 const SWITCHES = new Set(['json', 'insecure', 'help', 'accept-manifest', 'all', 'markdown']);
 
 export interface ParsedArgs {

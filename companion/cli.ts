@@ -31,7 +31,7 @@ Actions:
   reset                         restore the privacy-protective defaults
   consent <category> ...        accept the widened terms a policy update brought for these categories
   watch                         print every signed state report (--count N: stop after N)
-  erase [--category C]          erase all user data, or one category
+  erase [--category C|--user U] erase all user data, one category, or one person's data (shared device)
   export [--out FILE]           export your data (sealed to your key, opened here); FILE gets mode 0600
   transfer                      hand the device over: it erases data, rotates keys and forgets this owner
   audit [--out FILE]            fetch the audit trail of privacy decisions and verify it against the device key
@@ -129,8 +129,11 @@ async function runDeviceAction(action: string, companion: Companion, args: Parse
     }
     case 'reset': return printReply(io, args, await companion.reset(options));
     case 'erase': {
-      const category = args.flags['category'];
-      return printReply(io, args, await (category === undefined ? companion.eraseAll(options) : companion.eraseCategory(category, options)));
+      const { category, user } = args.flags;
+      if (category !== undefined && user !== undefined) throw new TrustError('INVALID_ARGUMENT', 'erase takes --category or --user, not both');
+      const reply = user !== undefined ? companion.eraseUser(user, options)
+        : category !== undefined ? companion.eraseCategory(category, options) : companion.eraseAll(options);
+      return printReply(io, args, await reply);
     }
     case 'export': {
       const { reply, data } = await companion.exportData(options);

@@ -4,7 +4,7 @@ import { TrustError, type TrustErrorCode } from '../agent/errors.js';
 import { decodePairingPayload, sealPairingRequest, type PairingPayload } from '../agent/owner/pairing.js';
 import type { AcceptedReply, Receipt, RejectedReply, StateReport } from '../agent/owner/replies.js';
 import { signRequest, type RequestKind } from '../agent/owner/requests.js';
-import { openSealed } from '../agent/owner/seal.js';
+import { openSealed, sealForOwner } from '../agent/owner/seal.js';
 import type { ClockPort } from '../agent/ports/clock.js';
 import type { SchedulerPort } from '../agent/ports/scheduler.js';
 import type { Transport, TransportFactory, TransportMessage } from '../agent/ports/transport.js';
@@ -14,6 +14,7 @@ import type { KnownDevice, OwnerKeys } from './keys.js';
 import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
 import type { ComplianceReport } from '../agent/audit/assess-types.js';
 import { decodePart, joinParts, MAX_PARTS } from '../agent/owner/parts.js';
+import { utf8Encode } from '../agent/codec/utf8.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
 export interface CompanionOptions {
@@ -139,6 +140,13 @@ export class Companion {
 
   eraseAll(options: RequestOptions = {}): Promise<AcceptedReply> {
     return this.request('erase-all', {}, options);
+  }
+
+  /** Erase one person's data on a shared device (e.g. a household member's lock events). */
+  eraseUser(userId: string, options: RequestOptions = {}): Promise<AcceptedReply> {
+    // Sealed to the device (anonymous box, as exports are sealed to the owner): the broker must not learn who it is.
+    const sealedUserId = sealForOwner(utf8Encode(userId), this.requireDeviceKeys().boxPublicKey);
+    return this.request('erase-user', { desired: { sealedUserId } }, options);
   }
 
   eraseCategory(category: string, options: RequestOptions = {}): Promise<AcceptedReply> {

@@ -159,3 +159,43 @@ describe('a signed owner request corroborates the device clock', () => {
     await kit.agent.stop();
   });
 });
+
+describe('erase one person on a shared device (R10)', () => {
+  it('removes every record of that person, raw or pseudonymised across days, and keeps everyone else', async () => {
+    const world = memoryWorld();
+    const time = world.time;
+    if (time === undefined) throw new Error('virtual time expected');
+    const col = await startCollector(world);
+    const kit = await makeAgent(world, { deviceId: 'shared-lock', deviceType: 'smart-lock', recipientPublicKey: col.publicKey });
+    await kit.agent.start();
+    const companion = await pairOwner(world, kit);
+    await companion.setPreferences({ manifestReviewed: true, categories: { access: { setting: 'minimised' } } });
+    const event = (userId: string, userName: string) => ({ action: 'unlock', method: 'keypad', userId, userName });
+    for (let day = 0; day < 3; day++) {
+      await kit.agent.record('access', event('u-alice', 'Alice'));
+      await kit.agent.record('access', event('u-bob', 'Bob'));
+      await time.advance(86_400_000); // pseudonyms rotate daily
+    }
+    await companion.setPreferences({ categories: { access: { setting: 'local' } } }); // raw ids on the device from now on
+    await kit.agent.record('access', event('u-alice', 'Alice'));
+    await kit.agent.record('access', event('u-bob', 'Bob'));
+    const before = await kit.agent.store.query('access');
+    expect(before.length).toBeGreaterThanOrEqual(2);
+
+    const reply = await companion.eraseUser('u-alice');
+    const receipt = companion.verifyReceipt(reply.receipt ?? new Uint8Array());
+    const after = await kit.agent.store.query('access');
+    expect(after.some((r) => r.data['userId'] === 'u-alice' || r.data['userName'] === 'Alice')).toBe(false);
+    expect(after.filter((r) => r.data['userId'] === 'u-bob')).toHaveLength(1); // Bob's local record stays
+    // Alice's three daily pseudonyms and her raw local record went; Bob's three pseudonymised events stayed.
+    expect(before).toHaveLength(8);
+    expect(after).toHaveLength(4);
+    expect((receipt.details as { removed: number }).removed).toBe(before.length - after.length);
+    // Neither the id nor a name reaches the audit trail.
+    const trail = JSON.stringify(kit.agent.audit.entries().map((e) => e.details));
+    expect(trail).not.toContain('alice');
+    expect(trail).not.toContain('Alice');
+    await companion.close();
+    await kit.agent.stop();
+  });
+});

@@ -103,6 +103,11 @@ export class PreferenceActions implements OwnerActions {
     return { erased };
   }
 
+  async eraseUser(userId: unknown): Promise<unknown> {
+    if (typeof userId !== 'string') throw new TrustError('INVALID_PREFERENCE', 'desired.userId: must be a string');
+    return { userErased: true };
+  }
+
   async eraseCategory(category: string): Promise<unknown> {
     if (!(category in this.data)) throw new TrustError('INVALID_PREFERENCE', `unknown category ${category}`);
     const erased = this.data[category] ?? 0;

@@ -30,6 +30,8 @@ export interface OwnerActions {
   eraseAll(): Promise<unknown>;
   /** Erase one category; throws `INVALID_PREFERENCE` for an unknown category. Resolves to the receipt body. */
   eraseCategory(category: string): Promise<unknown>;
+  /** Erase one person's data on a shared device (the id arrives sealed to the device key). Resolves to the receipt body. */
+  eraseUser(userId: unknown): Promise<unknown>;
   /** The owner's data sealed to `ownerBoxPublicKey` (opened by the companion with the owner box secret key). */
   exportData(ownerBoxPublicKey: Uint8Array): Promise<Uint8Array>;
   /**

@@ -1,4 +1,8 @@
+import { asRecord, fieldBytes } from '../codec/cbor.js';
+import { utf8Decode } from '../codec/utf8.js';
 import type { DeviceIdentity } from '../crypto/keys.js';
+import { TrustError } from '../errors.js';
+import { openSealed } from './seal.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { OwnerActions } from './contract.js';
 import type { OwnerRecord } from './owner-store.js';
@@ -42,7 +46,22 @@ export async function executeRequest(
     case 'accept-terms':
       await actions.acceptTerms(request.desired);
       return {};
+    case 'erase-user':
+      return { receipt: receipt(await actions.eraseUser(openUserId(request.desired, signer))) };
     case 'get-report':
       return { report: actions.selfAssessment() };
+  }
+}
+
+/**
+ * The person to erase travels sealed to the device's box key: a signed request is readable by the broker, and a
+ * household member's id is personal data. Anything that does not open is an invalid preference, named as such.
+ */
+function openUserId(desired: unknown, device: DeviceIdentity): string {
+  try {
+    const sealed = fieldBytes(asRecord(desired, 'desired'), 'sealedUserId', undefined, 1024);
+    return utf8Decode(openSealed(sealed, device.boxSecretKey, 1024));
+  } catch (cause) {
+    throw new TrustError('INVALID_PREFERENCE', 'desired.sealedUserId: must be the user id sealed to the device key', { cause });
   }
 }

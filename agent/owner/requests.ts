@@ -9,7 +9,7 @@ import type { OwnerRecord } from './owner-store.js';
 
 export const REQUEST_KINDS = [
   'set-preferences', 'reset', 'erase-all', 'erase-category', 'export', 'transfer', 'get-state', 'get-audit',
-  'accept-terms', 'get-report',
+  'accept-terms', 'get-report', 'erase-user',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
@@ -149,7 +149,7 @@ function readRequest(body: Record<string, unknown>, signerKeyId: Uint8Array): Ow
   };
   if (!equalBytes(request.keyId, signerKeyId)) throw new TrustError('MALFORMED', 'field keyId does not name the signer');
   if (body['expectedVersion'] !== undefined) request.expectedVersion = fieldUint(body, 'expectedVersion');
-  if (kind === 'set-preferences' || kind === 'accept-terms') {
+  if (kind === 'set-preferences' || kind === 'accept-terms' || kind === 'erase-user') {
     if (body['desired'] === undefined) throw new TrustError('MALFORMED', `field desired is required for ${kind}`);
     request.desired = body['desired'];
   }

@@ -15,6 +15,7 @@ import { purgesFor } from './purges.js';
 import { loadRegistry } from './registry.js';
 import type { Registry } from './registry-types.js';
 import { carryOver, acceptTerms } from './update.js';
+import { identifierForms, type IdentifierForms } from './identifiers.js';
 import { startupPurges, mergePurges } from './startup.js';
 
 export interface PolicyEngineOptions {
@@ -75,6 +76,8 @@ export interface PolicyEngine {
   counters(): PolicyCounters;
   /** New pseudonym secret: future tokens unlinkable to past ones (ownership transfer). */
   rotatePseudonymSecret(): Promise<void>;
+  /** Every stored form of one person's identifier over [fromMs, toMs] (for erasing one person's data). */
+  identifierForms(value: string, fromMs: number, toMs: number): IdentifierForms[];
 }
 
 export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
@@ -196,6 +199,10 @@ class Engine implements PolicyEngine {
 
   counters(): PolicyCounters {
     return this.counterSet.snapshot();
+  }
+
+  identifierForms(value: string, fromMs: number, toMs: number): IdentifierForms[] {
+    return identifierForms(this.current, this.pseudonymiser, value, fromMs, toMs);
   }
 
   rotatePseudonymSecret(): Promise<void> {

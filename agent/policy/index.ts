@@ -5,6 +5,7 @@ export type { AggregateOutput, AggregateRule, CategoryDef, FieldDef, FieldTransf
 export type { CategoryPreference, ConsentedTerms, PreferenceState } from './preferences.js';
 export type { DropReason, PolicyCounters } from './counters.js';
 export type { ChangeResult, PolicyEngine, PolicyEngineOptions, StartupInfo, UpdateResult } from './engine.js';
+export type { IdentifierForms } from './identifiers.js';
 export { createPolicyEngine } from './engine.js';
 export { loadRegistry, SETTINGS, SENSITIVITIES, settingRank } from './registry.js';
 export { registryFor, DEVICE_TYPES, thermostatRegistry, smartLockRegistry, fitnessTrackerRegistry } from './devices/index.js';

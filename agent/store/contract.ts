@@ -70,6 +70,11 @@ export interface Store {
    * no decryption). For QA evidence and status displays; `query` when the data itself is needed.
    */
   census(): RecordFacts[];
+  /**
+   * Erase the records of `category` whose data `matches` (one person's data on a shared device): the survivors are
+   * re-sealed under fresh keys and the old keys destroyed, so nothing of the erased records can be recovered.
+   */
+  eraseMatching(category: string, matches: (data: Record<string, unknown>) => boolean): Promise<PurgeReport>;
   stats(): StoreStats;
   /** The guarded time retention is judged by (see docs/storage.md). */
   trustedNow(): number;

@@ -199,6 +199,16 @@ class DurableStore implements Store {
     });
   }
 
+  async eraseMatching(category: string, matches: (data: Record<string, unknown>) => boolean): Promise<PurgeReport> {
+    this.open();
+    return this.mutex.run(async () => {
+      const records = await readRecords(this.ctx, this.ctx.index.liveEntries(category));
+      const doomed = new Set(records.filter((r) => matches(r.data)).map((r) => `${r.id.session}:${r.id.seq}`));
+      if (doomed.size === 0) return { category, removed: 0, reason: 'erase' as const };
+      return rewriteCategory(this.ctx, category, (e) => (doomed.has(`${e.session}:${e.seq}`) ? undefined : e.expiresAt), 'erase');
+    });
+  }
+
   census(): RecordFacts[] {
     this.open();
     const now = this.ctx.clock.now();

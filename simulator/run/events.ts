@@ -155,8 +155,8 @@ async function dataRight(world: World, event: Extract<ScenarioEvent, { type: 'er
       const { receipt } = await app.exportData();
       result.receiptVerified = receipt !== undefined;
     } else if (event.type === 'erase') {
-      // The agent has no per-person erase: one user's data is erased with the categories that identify people.
-      const reply = event.user === undefined ? await app.eraseAll() : await app.eraseCategory(identityCategory(device));
+      // One user's data on a shared device: the agent finds it by the person identifier, raw or pseudonymised.
+      const reply = event.user === undefined ? await app.eraseAll() : await app.eraseUser(event.user);
       result.receiptVerified = verify(reply.receipt);
       await owner.waitForState(reply);
     } else {
@@ -179,9 +179,6 @@ async function dataRight(world: World, event: Extract<ScenarioEvent, { type: 'er
   await world.settle();
 }
 
-function identityCategory(device: SimDevice): string {
-  return device.type === 'smart-lock' ? 'access' : device.type === 'fitness-tracker' ? 'location' : 'occupancy';
-}
 
 /** A digest of what an attacker must not be able to change: enforced preferences, owner, keys, store contents. */
 function stateDigest(device: SimDevice): string {
