@@ -7,10 +7,7 @@ import type { AgentConfig } from '../agent/config.js';
 import type { Transport } from '../agent/ports/index.js';
 import { topics } from '../agent/topics.js';
 import type { EmbeddedBroker } from '../simulator/broker.js';
-import {
-  closeStorage, makeAgent, pairOwner, startCollector, until, type KitAgent, type World,
-  useBrokerWorld,
-} from './helpers/agent-kit.js';
+import { pairOwner, startDevice, until, useBrokerWorld, type KitAgent, type World } from './helpers/agent-kit.js';
 
 /** Bad input never crashes the agent, is counted, and changes nothing (PREAMBLE hard rule; issues 2, 3, 5). */
 
@@ -23,12 +20,7 @@ beforeAll(() => {
 });
 
 async function device(deviceId: string): Promise<KitAgent> {
-  const col = await startCollector(world);
-  const kit = await makeAgent(world, { deviceId, recipientPublicKey: col.publicKey });
-  col.collector.addDevice(deviceId, kit.agent.publicKeys.box);
-  cleanups.push(() => closeStorage(kit.storage), () => col.close(), () => kit.agent.stop());
-  await kit.agent.start();
-  return kit;
+  return (await startDevice(world, cleanups, deviceId)).kit;
 }
 
 async function injector(): Promise<Transport> {

@@ -14,7 +14,7 @@ import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
   closeStorage, containsBytes, makeAgent, pairOwner, rawFiles, startCollector, startCompanion, tempDir, until,
   type CollectorHarness, type KitAgent, type World,
-  useBrokerWorld,
+  startDevice, useBrokerWorld,
 } from './helpers/agent-kit.js';
 
 /** The owner channel with the real agent over a real broker (issue 5 item 6): Aedes over TLS, Node adapters, real files. */
@@ -27,13 +27,8 @@ beforeAll(() => {
   ({ broker, world } = shared.current());
 });
 
-async function device(deviceId: string, dir?: string): Promise<{ kit: KitAgent; col: CollectorHarness }> {
-  const col = await startCollector(world);
-  const kit = await makeAgent(world, { deviceId, recipientPublicKey: col.publicKey, ...(dir === undefined ? {} : { dir }) });
-  col.collector.addDevice(deviceId, kit.agent.publicKeys.box);
-  cleanups.push(() => closeStorage(kit.storage), () => col.close(), () => kit.agent.stop());
-  await kit.agent.start();
-  return { kit, col };
+function device(deviceId: string, dir?: string): Promise<{ kit: KitAgent; col: CollectorHarness }> {
+  return startDevice(world, cleanups, deviceId, dir === undefined ? {} : { dir });
 }
 
 async function paired(deviceId: string): Promise<{ kit: KitAgent; col: CollectorHarness; companion: Companion; ownerKeys: ReturnType<typeof generateOwnerKeys> }> {

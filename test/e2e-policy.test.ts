@@ -6,9 +6,8 @@ import type { Transport } from '../agent/ports/index.js';
 import { topics } from '../agent/topics.js';
 import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
-  closeStorage, makeAgent, memoryWorld, pairOwner, startCollector, until,
+  makeAgent, memoryWorld, pairOwner, startCollector, startDevice, until, useBrokerWorld,
   type CollectorHarness, type KitAgent, type World,
-  useBrokerWorld,
 } from './helpers/agent-kit.js';
 
 /** The policy engine through the real agent (issue 3): first-run gate, changes over the broker, withdrawal, manifest, updates. */
@@ -21,13 +20,8 @@ beforeAll(() => {
   ({ broker, world } = shared.current());
 });
 
-async function device(deviceId: string, w: World = world): Promise<{ kit: KitAgent; col: CollectorHarness }> {
-  const col = await startCollector(w);
-  const kit = await makeAgent(w, { deviceId, recipientPublicKey: col.publicKey });
-  col.collector.addDevice(deviceId, kit.agent.publicKeys.box);
-  cleanups.push(() => closeStorage(kit.storage), () => col.close(), () => kit.agent.stop());
-  await kit.agent.start();
-  return { kit, col };
+function device(deviceId: string, w: World = world): Promise<{ kit: KitAgent; col: CollectorHarness }> {
+  return startDevice(w, cleanups, deviceId);
 }
 
 describe('policy through the agent', () => {

@@ -236,6 +236,21 @@ export async function closeStorage(storage: StoragePort): Promise<void> {
 export type { MemoryStorage };
 
 /**
+ * A started agent with its own collector (provisioned with the agent's box key); stop, collector and storage go on
+ * `cleanups`, which the caller runs after the test.
+ */
+export async function startDevice(
+  world: World, cleanups: Array<() => Promise<unknown> | unknown>, deviceId: string, options: { dir?: string } = {},
+): Promise<{ kit: KitAgent; col: CollectorHarness }> {
+  const col = await startCollector(world);
+  const kit = await makeAgent(world, { deviceId, recipientPublicKey: col.publicKey, ...(options.dir === undefined ? {} : { dir: options.dir }) });
+  col.collector.addDevice(deviceId, kit.agent.publicKeys.box);
+  cleanups.push(() => closeStorage(kit.storage), () => col.close(), () => kit.agent.stop());
+  await kit.agent.start();
+  return { kit, col };
+}
+
+/**
  * One embedded TLS broker and world per test file: per-test cleanups run in reverse after each test, then no agent
  * timer may be left; the broker, links and temp dirs go after the file. Register before the file's own hooks.
  */
