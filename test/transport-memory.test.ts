@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBroker, topicMatches } from '../agent/adapters/memory/transport.js';
 import type { InsecureConnectEvent } from '../agent/adapters/memory/transport.js';
-import type { Transport, TransportMessage } from '../agent/ports/transport.js';
+import type { Transport, TransportMessage, TransportOptions } from '../agent/ports/transport.js';
 import { isTrustError } from '../agent/errors.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -10,6 +10,13 @@ const text = (payload: Uint8Array) => new TextDecoder().decode(payload);
 const settle = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
+
+/** A transport of the memory broker, connected. */
+async function connected(broker: ReturnType<typeof createMemoryBroker>, options: TransportOptions): Promise<ReturnType<ReturnType<typeof createMemoryBroker>['transport']>> {
+  const transport = broker.transport(options);
+  await transport.connect();
+  return transport;
+}
 
 function collect(transport: Transport): TransportMessage[] {
   const received: TransportMessage[] = [];
@@ -60,10 +67,8 @@ describe('topicMatches', () => {
 describe('memory broker', () => {
   it('routes by wildcard and delivers asynchronously, in publish order', async () => {
     const broker = createMemoryBroker();
-    const pub = broker.transport({ clientId: 'pub' });
-    const sub = broker.transport({ clientId: 'sub' });
-    await pub.connect();
-    await sub.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
+    const sub = await connected(broker, { clientId: 'sub' });
     const received = collect(sub);
     await sub.subscribe('ta/v1/+/telemetry/#', 1);
     const sent = [
@@ -83,14 +88,12 @@ describe('memory broker', () => {
 
   it('keeps retained messages, delivers them on subscribe with retain set, and clears them with an empty payload', async () => {
     const broker = createMemoryBroker();
-    const pub = broker.transport({ clientId: 'pub' });
-    await pub.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
     await pub.publish('state/dev1', bytes('v1'), { qos: 1, retain: true });
     await pub.publish('state/dev1', bytes('v2'), { qos: 1, retain: true });
     expect(text(broker.retained('state/dev1') ?? new Uint8Array())).toBe('v2');
 
-    const late = broker.transport({ clientId: 'late' });
-    await late.connect();
+    const late = await connected(broker, { clientId: 'late' });
     const received = collect(late);
     await late.subscribe('state/#', 1);
     await settle();
@@ -102,10 +105,8 @@ describe('memory broker', () => {
 
   it('queues QoS 1 (not QoS 0) for an offline persistent session and delivers after reconnect', async () => {
     const broker = createMemoryBroker();
-    const pub = broker.transport({ clientId: 'pub' });
-    await pub.connect();
-    const first = broker.transport({ clientId: 'device' });
-    await first.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
+    const first = await connected(broker, { clientId: 'device' });
     await first.subscribe('cmd/device', 1);
     await first.close();
 
@@ -124,10 +125,8 @@ describe('memory broker', () => {
 
   it('a clean session keeps nothing while away', async () => {
     const broker = createMemoryBroker();
-    const pub = broker.transport({ clientId: 'pub' });
-    await pub.connect();
-    const clean = broker.transport({ clientId: 'c', cleanSession: true });
-    await clean.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
+    const clean = await connected(broker, { clientId: 'c', cleanSession: true });
     await clean.subscribe('x', 1);
     await clean.close();
     await pub.publish('x', bytes('lost'), { qos: 1 });
@@ -136,8 +135,7 @@ describe('memory broker', () => {
 
   it('publishes the last will on kill but not on a normal close', async () => {
     const broker = createMemoryBroker();
-    const watcher = broker.transport({ clientId: 'watcher' });
-    await watcher.connect();
+    const watcher = await connected(broker, { clientId: 'watcher' });
     const received = collect(watcher);
     await watcher.subscribe('status/+', 1);
     const will = { topic: 'status/dev', payload: bytes('offline'), qos: 1 as const, retain: true };
@@ -161,10 +159,8 @@ describe('memory broker', () => {
 
   it('partition cuts a client off (events, will, rejected publishes) and heals with queued delivery', async () => {
     const broker = createMemoryBroker();
-    const pub = broker.transport({ clientId: 'pub' });
-    await pub.connect();
-    const watcher = broker.transport({ clientId: 'watcher' });
-    await watcher.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
+    const watcher = await connected(broker, { clientId: 'watcher' });
     const wills = collect(watcher);
     await watcher.subscribe('status/#', 1);
 
@@ -211,16 +207,14 @@ describe('memory broker', () => {
     const old = broker.transport({ clientId: 'dup' });
     const events = connectionLog(old);
     await old.connect();
-    const fresh = broker.transport({ clientId: 'dup' });
-    await fresh.connect();
+    const fresh = await connected(broker, { clientId: 'dup' });
     expect(events).toEqual([true, false]);
     expect([old.connected, fresh.connected]).toEqual([false, true]);
   });
 
   it('copies payloads so later mutation by the sender changes nothing delivered', async () => {
     const broker = createMemoryBroker();
-    const t = broker.transport({ clientId: 'self' });
-    await t.connect();
+    const t = await connected(broker, { clientId: 'self' });
     const received = collect(t);
     await t.subscribe('echo', 0);
     const payload = bytes('abc');
@@ -241,12 +235,10 @@ describe('memory broker', () => {
 
   it('bounds each client queue and counts the overflow', async () => {
     const broker = createMemoryBroker({ maxQueuedPerClient: 3 });
-    const sub = broker.transport({ clientId: 'slow' });
-    await sub.connect();
+    const sub = await connected(broker, { clientId: 'slow' });
     await sub.subscribe('x', 1);
     await sub.close();
-    const pub = broker.transport({ clientId: 'pub' });
-    await pub.connect();
+    const pub = await connected(broker, { clientId: 'pub' });
     for (let i = 0; i < 5; i++) await pub.publish('x', bytes(String(i)), { qos: 1 });
     expect(broker.queuedFor('slow')).toBe(3);
     expect(broker.stats.droppedQueueFull).toBe(2);
@@ -255,8 +247,7 @@ describe('memory broker', () => {
   it('reports an insecure link at every connect when configured as plaintext', async () => {
     const events: InsecureConnectEvent[] = [];
     const broker = createMemoryBroker({ insecure: true, onInsecureConnect: (e) => events.push(e) });
-    const t = broker.transport({ clientId: 'plain' });
-    await t.connect();
+    const t = await connected(broker, { clientId: 'plain' });
     broker.partition('plain', true);
     broker.partition('plain', false);
     expect(events.map((e) => e.clientId)).toEqual(['plain', 'plain']);
@@ -270,10 +261,8 @@ describe('memory broker under partitions (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
         const broker = createMemoryBroker();
-        const pub = broker.transport({ clientId: 'pub' });
-        const sub = broker.transport({ clientId: 'sub' });
-        await pub.connect();
-        await sub.connect();
+        const pub = await connected(broker, { clientId: 'pub' });
+        const sub = await connected(broker, { clientId: 'sub' });
         const received = collect(sub);
         await sub.subscribe('seq', 1);
         let sent = 0;
