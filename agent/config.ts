@@ -16,7 +16,10 @@ export interface AgentConfig {
    * policy update: widening waits for consent, narrowing applies at boot.
    */
   registry?: unknown;
-  /** Set by the transport adapter's URL check; recorded in the audit trail and the security state. */
+  /**
+   * Declares a plaintext broker link for hosts whose transport does not report `security` (the Node and memory
+   * adapters do, and that report wins). It puts the device in degraded, essential-only safe mode (R14).
+   */
   insecureTransport?: boolean;
   telemetry?: {
     /** Most readings sealed into one envelope (batching saves ~70 B of envelope and radio time per reading). */
