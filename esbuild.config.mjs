@@ -2,9 +2,11 @@
 // Usage: node esbuild.config.mjs [--quiet]
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, rmSync } from 'node:fs';
 
 const quiet = process.argv.includes('--quiet');
+// Chunk names carry a content hash: start clean so no stale chunk is packed.
+for (const dir of ['dist/chunks', 'dist/cli', 'dist/standalone']) rmSync(dir, { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
 
 // tweetnacl probes `require('crypto')` for a random source; on bare engines there is none and the agent wires
@@ -39,20 +41,39 @@ const node = {
   logLevel: 'warning',
 };
 
+// The package entries are one build with code splitting: code they share (TrustError, codecs, crypto) exists once
+// in dist/chunks/, so an error thrown by one entry is the same class for another. The Node entry joins them; its
+// host modules (node:*, mqtt) stay imports.
+const packageEntries = {
+  agent: 'agent/index.ts',
+  telemetry: 'agent/telemetry/index.ts',
+  evidence: 'agent/evidence.ts',
+  memory: 'agent/adapters/memory/index.ts',
+  companion: 'companion/index.ts',
+  collector: 'collector/index.ts',
+  node: 'agent/node.ts',
+};
+
+// Single-file bundles for bare engines with no module loader (QuickJS, firmware): what the size budgets measure.
+const standalone = ['agent', 'telemetry', 'memory'];
+
 await Promise.all([
-  build({ ...neutral, entryPoints: ['agent/index.ts'], outfile: 'dist/agent.js', minify: true }),
-  build({ ...neutral, entryPoints: ['agent/telemetry/index.ts'], outfile: 'dist/telemetry.js', minify: true }),
-  build({ ...neutral, entryPoints: ['agent/evidence.ts'], outfile: 'dist/evidence.js', minify: true }),
-  build({ ...neutral, entryPoints: ['agent/adapters/memory/index.ts'], outfile: 'dist/memory.js', minify: true }),
-  build({ ...neutral, entryPoints: ['companion/index.ts'], outfile: 'dist/companion.js', minify: true }),
-  build({ ...neutral, entryPoints: ['collector/index.ts'], outfile: 'dist/collector.js', minify: true }),
-  build({ ...node, entryPoints: ['agent/node.ts'], outfile: 'dist/node.js' }),
-  build({ ...node, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  build({
+    ...neutral, entryPoints: packageEntries, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]',
+    external: ['node:*', 'mqtt'], sourcemap: true,
+  }),
+  ...standalone.map((name) => build({ ...neutral, entryPoints: [packageEntries[name]], outfile: `dist/standalone/${name}.js`, minify: true })),
+  // The CLI: each subcommand is its own chunk, imported only when that subcommand runs, so `trust-agent --help`
+  // needs no dev or optional dependency (the simulator's aedes and selfsigned).
+  build({
+    ...node, entryPoints: { cli: 'cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'cli/[name]-[hash]',
+    banner: { js: '#!/usr/bin/env node' },
+  }),
   build({ ...node, entryPoints: ['bench/index.ts'], outfile: 'dist/bench.js' }),
 ]);
 
 if (!quiet) {
-  for (const [file, what] of [['dist/agent.js', 'the device agent, neutral'], ['dist/telemetry.js', 'the sealing core, neutral']]) {
+  for (const [file, what] of [['dist/standalone/agent.js', 'the device agent, neutral'], ['dist/standalone/telemetry.js', 'the sealing core, neutral']]) {
     const bytes = readFileSync(file);
     const kb = (n) => (n / 1024).toFixed(1);
     console.log(`${file} (${what}): ${kb(bytes.length)} KB minified, ${kb(gzipSync(bytes, { level: 9 }).length)} KB gzip`);

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
-import { TrustError } from '../agent/errors.js';
+import { isTrustError, TrustError } from '../agent/errors.js';
 import { assessCompliance } from '../agent/audit/assess.js';
 import type { AssessmentInput, ComplianceReport } from '../agent/audit/assess-types.js';
 import type { AuditEntry } from '../agent/audit/format.js';
@@ -9,6 +9,7 @@ import { privacyLabelText } from '../agent/audit/label-text.js';
 import { complianceToJson, complianceToMarkdown } from '../agent/audit/report.js';
 import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
 import type { Manifest } from '../agent/policy/manifest-types.js';
+import { HELP_OPTION, parseCli, type OptionSpecs, type ParsedCli } from './args.js';
 
 const USAGE = `trust-agent audit <action> [options]
 
@@ -37,27 +38,15 @@ const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-interface Parsed {
-  positional: string[];
-  flags: Set<string>;
-  values: Map<string, string[]>;
-}
+/** Each action knows its own options: an option of another action is refused, not ignored. */
+const ACTION_OPTIONS = {
+  verify: { key: { type: 'string' }, 'previous-key': { type: 'string', multiple: true }, entries: { type: 'boolean' }, json: { type: 'boolean' }, ...HELP_OPTION },
+  report: { json: { type: 'boolean' }, markdown: { type: 'boolean' }, ...HELP_OPTION },
+  label: { html: { type: 'boolean' }, text: { type: 'boolean' }, out: { type: 'string' }, ...HELP_OPTION },
+} as const satisfies Record<string, OptionSpecs>;
 
-const VALUE_OPTIONS = new Set(['--key', '--previous-key', '--out']);
-
-function parseArgs(argv: string[]): Parsed {
-  const parsed: Parsed = { positional: [], flags: new Set(), values: new Map() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (VALUE_OPTIONS.has(arg)) {
-      const value = argv[++i];
-      if (value === undefined) throw new TrustError('INVALID_ARGUMENT', `${arg} needs a value`);
-      parsed.values.set(arg, [...(parsed.values.get(arg) ?? []), value]);
-    } else if (arg.startsWith('--')) parsed.flags.add(arg);
-    else parsed.positional.push(arg);
-  }
-  return parsed;
-}
+type Action = keyof typeof ACTION_OPTIONS;
+type Parsed<A extends Action> = ParsedCli<(typeof ACTION_OPTIONS)[A]>;
 
 export async function runAuditCli(argv: string[], io: CliIo = processIo): Promise<number> {
   const [action, ...rest] = argv;
@@ -65,24 +54,28 @@ export async function runAuditCli(argv: string[], io: CliIo = processIo): Promis
     io.out(USAGE);
     return action === undefined ? 2 : 0;
   }
-  let args: Parsed;
-  try {
-    args = parseArgs(rest);
-  } catch (error) {
-    io.err(`trust-agent audit: ${(error as Error).message}\n`);
+  if (!Object.hasOwn(ACTION_OPTIONS, action)) {
+    io.err(`trust-agent audit: unknown action '${action}'\n\n${USAGE}`);
     return 2;
   }
-  switch (action) {
-    case 'verify':
-      return verifyCommand(args, io);
-    case 'report':
-      return reportCommand(args, io);
-    case 'label':
-      return labelCommand(args, io);
-    default:
-      io.err(`trust-agent audit: unknown action '${action}'\n\n${USAGE}`);
-      return 2;
+  try {
+    switch (action as Action) {
+      case 'verify': return await withHelp(parseCli(rest, ACTION_OPTIONS.verify, { maxPositionals: 1 }), io, verifyCommand);
+      case 'report': return await withHelp(parseCli(rest, ACTION_OPTIONS.report, { maxPositionals: 1 }), io, reportCommand);
+      case 'label': return await withHelp(parseCli(rest, ACTION_OPTIONS.label, { maxPositionals: 1 }), io, labelCommand);
+    }
+  } catch (error) {
+    if (!isTrustError(error, 'INVALID_ARGUMENT')) throw error;
+    return usage(io, `${action}: ${error.message}`);
   }
+}
+
+async function withHelp<P extends { values: { help?: boolean } }>(args: P, io: CliIo, run: (args: P, io: CliIo) => Promise<number>): Promise<number> {
+  if (args.values.help === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  return run(args, io);
 }
 
 function usage(io: CliIo, message: string): number {
@@ -105,23 +98,23 @@ function publicKeyArg(hex: string, name: string): Uint8Array {
   return key;
 }
 
-async function verifyCommand(args: Parsed, io: CliIo): Promise<number> {
-  const [file] = args.positional;
-  const keyHex = args.values.get('--key')?.[0];
+async function verifyCommand(args: Parsed<'verify'>, io: CliIo): Promise<number> {
+  const [file] = args.positionals;
+  const keyHex = args.values.key;
   if (file === undefined || keyHex === undefined) return usage(io, 'verify needs <trail-file> and --key <hex>');
   let key: Uint8Array;
   let previousKeys: Uint8Array[];
   try {
     key = publicKeyArg(keyHex, '--key');
-    previousKeys = (args.values.get('--previous-key') ?? []).map((h) => publicKeyArg(h, '--previous-key'));
+    previousKeys = (args.values['previous-key'] ?? []).map((h) => publicKeyArg(h, '--previous-key'));
   } catch (error) {
     return usage(io, (error as Error).message);
   }
   const bytes = await readInput(io, file);
   if (bytes === undefined) return 1;
   const result = verifyTrail(bytes, key, { previousKeys });
-  if (args.flags.has('--json')) io.out(`${JSON.stringify(verifyResultJson(result), null, 2)}\n`);
-  else io.out(describeVerify(file, key, result, args.flags.has('--entries')));
+  if (args.values.json === true) io.out(`${JSON.stringify(verifyResultJson(result), null, 2)}\n`);
+  else io.out(describeVerify(file, key, result, args.values.entries === true));
   return result.ok ? 0 : 1;
 }
 
@@ -175,8 +168,8 @@ async function readJson(io: CliIo, path: string): Promise<unknown> {
   }
 }
 
-async function reportCommand(args: Parsed, io: CliIo): Promise<number> {
-  const [file] = args.positional;
+async function reportCommand(args: Parsed<'report'>, io: CliIo): Promise<number> {
+  const [file] = args.positionals;
   if (file === undefined) return usage(io, 'report needs <file.json>');
   const input = await readJson(io, file);
   if (input === undefined || input === null || typeof input !== 'object') return 1;
@@ -187,12 +180,12 @@ async function reportCommand(args: Parsed, io: CliIo): Promise<number> {
     io.err(`trust-agent audit: ${file} is neither an AssessmentInput nor a ComplianceReport\n`);
     return 1;
   }
-  io.out(args.flags.has('--json') ? complianceToJson(report) : complianceToMarkdown(report));
+  io.out(args.values.json === true ? complianceToJson(report) : complianceToMarkdown(report));
   return 0;
 }
 
-async function labelCommand(args: Parsed, io: CliIo): Promise<number> {
-  const [file] = args.positional;
+async function labelCommand(args: Parsed<'label'>, io: CliIo): Promise<number> {
+  const [file] = args.positionals;
   if (file === undefined) return usage(io, 'label needs <manifest.json>');
   const manifest = await readJson(io, file);
   if (manifest === undefined || manifest === null || typeof manifest !== 'object' || !Array.isArray((manifest as Manifest).categories)) {
@@ -201,12 +194,12 @@ async function labelCommand(args: Parsed, io: CliIo): Promise<number> {
   }
   let text: string;
   try {
-    text = args.flags.has('--html') ? privacyLabelHtml(manifest as Manifest) : privacyLabelText(manifest as Manifest);
+    text = args.values.html === true ? privacyLabelHtml(manifest as Manifest) : privacyLabelText(manifest as Manifest);
   } catch {
     io.err(`trust-agent audit: ${file} is not a complete privacy manifest\n`);
     return 1;
   }
-  const out = args.values.get('--out')?.[0];
+  const out = args.values.out;
   if (out === undefined) io.out(text);
   else await writeFile(out, text);
   return 0;

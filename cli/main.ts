@@ -1,4 +1,6 @@
 // trust-agent: one binary, one subcommand per audience. Subcommands load lazily so `--help` stays instant.
+import { HELP_OPTION, parseCli } from './args.js';
+
 const USAGE = `trust-agent <command> [options]
 
 Commands:
@@ -20,15 +22,26 @@ async function main(argv: string[]): Promise<number> {
     case 'audit':
       return (await import('./audit.js')).runAuditCli(rest);
     case undefined:
-    case '--help':
-    case '-h':
     case 'help':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
+      if (command.startsWith('-')) return globalOptions(argv);
       process.stderr.write(`trust-agent: unknown command '${command}'\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** Before a command only --help is known; anything else is refused by the same strict parser as the commands. */
+function globalOptions(argv: string[]): number {
+  try {
+    parseCli(argv, HELP_OPTION, { maxPositionals: 0 });
+  } catch (error) {
+    process.stderr.write(`trust-agent: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  process.stdout.write(USAGE);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,8 +1,15 @@
 import { TrustError } from '../agent/errors.js';
+import { HELP_OPTION, parseCli, type OptionSpecs } from '../cli/args.js';
 
-/** Flags that take a value; everything else starting with -- is a boolean switch. */
-const VALUE_FLAGS = new Set(['broker', 'ca', 'device', 'key-file', 'timeout', 'expected-version', 'patch', 'category', 'user', 'out', 'receipt-out', 'count', 'duration']);
-const SWITCHES = new Set(['json', 'insecure', 'help', 'accept-manifest', 'all', 'markdown']);
+/** Options that take a value, and switches; anything else is refused by the strict parser. */
+const VALUE_FLAGS = ['broker', 'ca', 'device', 'key-file', 'timeout', 'expected-version', 'patch', 'category', 'user', 'out', 'receipt-out', 'count', 'duration'] as const;
+const SWITCHES = ['json', 'insecure', 'accept-manifest', 'all', 'markdown'] as const;
+
+const COMPANION_OPTIONS: OptionSpecs = Object.fromEntries([
+  ...VALUE_FLAGS.map((name) => [name, { type: 'string' }] as const),
+  ...SWITCHES.map((name) => [name, { type: 'boolean' }] as const),
+  ...Object.entries(HELP_OPTION),
+]);
 
 export interface ParsedArgs {
   action: string | undefined;
@@ -12,21 +19,11 @@ export interface ParsedArgs {
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
-  const parsed: ParsedArgs = { action: undefined, positional: [], flags: {}, switches: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '-h') { parsed.switches.add('help'); continue; }
-    if (arg.startsWith('--')) {
-      const [name = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
-      if (SWITCHES.has(name)) { parsed.switches.add(name); continue; }
-      if (!VALUE_FLAGS.has(name)) throw new TrustError('INVALID_ARGUMENT', `unknown option --${name}`);
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new TrustError('INVALID_ARGUMENT', `--${name} needs a value`);
-      parsed.flags[name] = value;
-      continue;
-    }
-    if (parsed.action === undefined) parsed.action = arg;
-    else parsed.positional.push(arg);
+  const { values, positionals } = parseCli(argv, COMPANION_OPTIONS);
+  const parsed: ParsedArgs = { action: positionals[0], positional: positionals.slice(1), flags: {}, switches: new Set() };
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === 'string') parsed.flags[name] = value;
+    else if (value === true) parsed.switches.add(name);
   }
   return parsed;
 }

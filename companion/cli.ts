@@ -59,7 +59,7 @@ export async function runCompanionCli(argv: string[], io: Io = stdio): Promise<n
   try {
     args = parseArgs(argv);
   } catch (error) {
-    io.err(`${(error as Error).message}\n\n${COMPANION_USAGE}`);
+    io.err(`trust-agent companion: ${(error as Error).message}\n\n${COMPANION_USAGE}`);
     return 2;
   }
   if (args.switches.has('help') || args.action === undefined) {

@@ -1,8 +1,8 @@
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import { createServer as createNetServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { generate } from 'selfsigned';
+import { importOptional } from '../cli/optional.js';
 
 export interface EmbeddedBrokerOptions {
   /** TLS on loopback with a certificate made at start (default); false gives plain TCP for downgrade tests. */
@@ -27,7 +27,9 @@ export interface EmbeddedBroker {
 /** An in-process Aedes broker on 127.0.0.1, for the main job and the tests. Sessions live in memory. */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const useTls = options.tls ?? true;
-  const aedes = await Aedes.createBroker();
+  // Optional peers: loaded here, not at the top, so the CLI and the package load without them.
+  const { Aedes: AedesBroker } = await importOptional(() => import('aedes'), 'aedes', 'the embedded broker (trust-agent simulate)');
+  const aedes = await AedesBroker.createBroker();
   const credentials = useTls ? await loopbackCertificate() : undefined;
   const sockets = new Set<Socket>();
 
@@ -86,6 +88,7 @@ function listen(server: Server, port: number): Promise<number> {
 
 /** A P-256 self-signed certificate for 127.0.0.1 and localhost that serves as its own CA. */
 async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
+  const { generate } = await importOptional(() => import('selfsigned'), 'selfsigned', 'the embedded broker certificate (trust-agent simulate)');
   const pems = await generate([{ name: 'commonName', value: 'iot-trust-agent embedded broker' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { loadScenarioFile } from './scenario/loader.js';
 import type { Scenario } from './scenario/types.js';
 import { renderPreferenceChanges } from './report/changes.js';
 import { runSimulation, type RunResult } from './run/index.js';
+import { HELP_OPTION, parseCli, type OptionSpecs, type ParsedCli } from '../cli/args.js';
 
 export const SIMULATE_USAGE = `trust-agent simulate [scenario.json] [options]
 
@@ -48,45 +50,41 @@ interface Args {
 
 class UsageError extends Error {}
 
+const SIMULATE_OPTIONS = {
+  broker: { type: 'string' }, ca: { type: 'string' }, seed: { type: 'string' }, duration: { type: 'string' },
+  out: { type: 'string' }, speed: { type: 'string' }, step: { type: 'string' }, quiet: { type: 'boolean' },
+  json: { type: 'boolean' }, ...HELP_OPTION,
+} as const satisfies OptionSpecs;
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quiet: false, json: false, help: false };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    switch (a) {
-      case '--broker': args.broker = value(i++, a); break;
-      case '--ca': args.ca = value(i++, a); break;
-      case '--seed': {
-        const n = Number(value(i++, a));
-        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError('--seed must be an integer from 0 to 4294967295');
-        args.seed = n;
-        break;
-      }
-      case '--duration': args.duration = duration(value(i++, a), a); break;
-      case '--step': args.stepMs = duration(value(i++, a), a); break;
-      case '--out': args.out = value(i++, a); break;
-      case '--speed': {
-        const v = value(i++, a);
-        if (v !== 'virtual' && v !== 'realtime') throw new UsageError('--speed must be virtual or realtime');
-        args.speed = v;
-        break;
-      }
-      case '--quiet': args.quiet = true; break;
-      case '--json': args.json = true; break;
-      case '-h': case '--help': args.help = true; break;
-      default:
-        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-        if (args.scenario !== undefined) throw new UsageError('only one scenario file');
-        args.scenario = a;
-    }
+  let parsed: ParsedCli<typeof SIMULATE_OPTIONS>;
+  try {
+    parsed = parseCli(argv, SIMULATE_OPTIONS, { maxPositionals: 1 });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/^unexpected argument/, 'only one scenario file; unexpected argument') : String(error));
+  }
+  const v = parsed.values;
+  const args: Args = { quiet: v.quiet === true, json: v.json === true, help: v.help === true };
+  if (parsed.positionals[0] !== undefined) args.scenario = parsed.positionals[0];
+  if (v.broker !== undefined) args.broker = v.broker;
+  if (v.ca !== undefined) args.ca = v.ca;
+  if (v.out !== undefined) args.out = v.out;
+  if (v.seed !== undefined) args.seed = seed(v.seed);
+  if (v.duration !== undefined) args.duration = duration(v.duration, '--duration');
+  if (v.step !== undefined) args.stepMs = duration(v.step, '--step');
+  if (v.speed !== undefined) {
+    if (v.speed !== 'virtual' && v.speed !== 'realtime') throw new UsageError('--speed must be virtual or realtime');
+    args.speed = v.speed;
   }
   if (args.broker !== undefined && args.ca === undefined) throw new UsageError('--broker needs --ca (the broker is verified over TLS)');
   if (args.ca !== undefined && args.broker === undefined) throw new UsageError('--ca only makes sense with --broker');
   return args;
+}
+
+function seed(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError('--seed must be an integer from 0 to 4294967295');
+  return n;
 }
 
 function duration(text: string, flag: string): number {
@@ -99,10 +97,11 @@ function duration(text: string, flag: string): number {
   throw new UsageError(`${flag} must be a duration such as 90s, 2h30m or 7d`);
 }
 
-/** The shipped default scenario, found next to the bundle (dist/cli.js) or the sources. */
+/** The shipped default scenario, found above the sources or the bundle's chunk (dist/cli/*.js in the package). */
 function defaultScenarioPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '..', 'simulator', 'scenarios', 'default.json');
+  const candidates = [resolve(here, '..'), resolve(here, '..', '..')].map((root) => resolve(root, 'simulator', 'scenarios', 'default.json'));
+  return candidates.find((path) => existsSync(path)) ?? (candidates[0] as string);
 }
 
 function applyOverrides(scenario: Scenario, args: Args): Scenario {

@@ -15,8 +15,8 @@ import { createCollector } from '../collector/index.js';
  * crypto), with randomness and nothing else handed in by the host. It seals what Node opens, opens what Node seals,
  * encodes the golden vector to the same bytes, and runs a whole agent on the memory adapters.
  */
-const BUNDLE = 'dist/agent.js';
-const MEMORY_BUNDLE = 'dist/memory.js';
+const BUNDLE = 'dist/standalone/agent.js';
+const MEMORY_BUNDLE = 'dist/standalone/memory.js';
 const vector = JSON.parse(readFileSync('test/vectors/envelope-v1.json', 'utf8')) as {
   topic: string;
   keys: Record<string, string>;
@@ -38,7 +38,7 @@ beforeAll(() => {
 async function runInQuickJS(script: string, globals: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const QuickJS = await getQuickJS();
   const runtime = QuickJS.newRuntime();
-  const modules: Record<string, string> = { agent: source, memory: memorySource, telemetry: readFileSync('dist/telemetry.js', 'utf8') };
+  const modules: Record<string, string> = { agent: source, memory: memorySource, telemetry: readFileSync('dist/standalone/telemetry.js', 'utf8') };
   runtime.setModuleLoader((name) => modules[name] ?? { error: new Error(`no module ${name}`) });
   const vm = runtime.newContext();
   try {
@@ -81,7 +81,7 @@ describe('neutral bundle in QuickJS', () => {
   // Budgets (docs/architecture.md): the sealing core keeps the foundation's 80 KB / 28 KB (tweetnacl + cbor-x alone
   // are ~62 KB); the whole device agent (policy, store, owner channel, audit) is held to 224 KB / 72 KB.
   it.each([
-    ['dist/telemetry.js', 80, 28],
+    ['dist/standalone/telemetry.js', 80, 28],
     [BUNDLE, 224, 72],
   ])('%s stays within %i KB minified and %i KB gzip, with no host imports', (file, minKb, gzipKb) => {
     const bytes = new Uint8Array(readFileSync(file));
