@@ -11,7 +11,7 @@ import type { PolicyEngine } from './policy/index.js';
 import type { Ports, TimerHandle, Transport } from './ports/index.js';
 import type { Store, StoredRecord } from './store/index.js';
 import { newSessionId, Sealer } from './telemetry/sealer.js';
-import { Publisher } from './telemetry/publisher.js';
+import { Publisher, type Withheld } from './telemetry/publisher.js';
 import { topics } from './topics.js';
 import { AgentRights } from './rights.js';
 import { SafeMode } from './safe-mode.js';
@@ -255,7 +255,20 @@ class TrustAgent implements Agent {
       seal: (records) => sealer.sealFitting('telemetry', records, this.ports.clock.now()),
       scheduler: this.ports.scheduler, logger: this.ports.logger,
       maxBatch: this.cfg.maxBatch, batchDelayMs: this.cfg.batchDelayMs, drainPerSecond: this.cfg.drainPerSecond,
+      forbids: (record) => this.parts.policy.forbidsSending(record, this.parts.store.trustedNow()),
+      withhold: (withheld) => this.withhold(withheld),
     });
+  }
+
+  /** The send-time gate refused these: purge them (never sent) and say so in the trail. */
+  private async withhold(withheld: Withheld[]): Promise<void> {
+    const { store, audit } = this.parts;
+    for (const reason of new Set(withheld.map((w) => w.reason))) {
+      const ids = withheld.filter((w) => w.reason === reason).map((w) => w.record.id);
+      for (const report of await store.discard(ids, reason)) {
+        await audit.record('purge', { category: report.category, removed: report.removed, reason: report.reason, scope: 'send-gate' });
+      }
+    }
   }
 
   /**

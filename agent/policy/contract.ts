@@ -27,4 +27,9 @@ export interface PurgeOrder {
   /** Retention shortened: delete what is older than this many ms, and cap the rest. */
   maxAgeMs?: number;
   reason: 'withdrawn' | 'narrowed' | 'retention' | 'erase';
+  /**
+   * Only records stored before this id: those of other (earlier) sessions, and of its session with a lower seq.
+   * Unset: every record of the category.
+   */
+  before?: { session: string; seq: number };
 }

@@ -78,6 +78,11 @@ export interface PolicyEngine {
   rotatePseudonymSecret(): Promise<void>;
   /** Every stored form of one person's identifier over [fromMs, toMs] (for erasing one person's data). */
   identifierForms(value: string, fromMs: number, toMs: number): IdentifierForms[];
+  /**
+   * The send-time gate: why the preferences in force now forbid sending this stored output (undefined: allowed).
+   * Independent of how the output got into the queue, so nothing the current choice forbids ever leaves.
+   */
+  forbidsSending(output: GateOutput, now: number): PurgeOrder['reason'] | undefined;
 }
 
 export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
@@ -205,6 +210,10 @@ class Engine implements PolicyEngine {
     return identifierForms(this.current, this.pseudonymiser, value, fromMs, toMs);
   }
 
+  forbidsSending(output: GateOutput, now: number): PurgeOrder['reason'] | undefined {
+    return sendVerdict(this.gate.plan(output.category), output, now);
+  }
+
   rotatePseudonymSecret(): Promise<void> {
     return this.serial(async () => {
       this.pseudonymiser = new Pseudonymiser(await rotatePseudonymSecret(this.options.storage));
@@ -269,6 +278,19 @@ class Engine implements PolicyEngine {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * Off, withdrawn, pending consent or removed: withdrawn. Local-only now, a recipient gone, a field no longer output:
+ * narrowed. Kept longer than the retention in force allows, or past it: retention.
+ */
+function sendVerdict(plan: CategoryPlan | undefined, output: GateOutput, now: number): PurgeOrder['reason'] | undefined {
+  if (plan === undefined || plan.effective === 'off') return 'withdrawn';
+  if (!plan.transmit || !output.transmit) return 'narrowed';
+  if ((output.recipients ?? []).some((id) => !plan.recipients.includes(id))) return 'narrowed';
+  if (Object.keys(output.data).some((field) => !plan.outputFields.includes(field))) return 'narrowed';
+  if (output.expiresAt - output.at > plan.retentionMs || output.at + plan.retentionMs <= now) return 'retention';
+  return undefined;
 }
 
 /** What of a plan matters to the gate; equal keys mean the gate behaves the same. */

@@ -75,6 +75,16 @@ export interface Store {
    * re-sealed under fresh keys and the old keys destroyed, so nothing of the erased records can be recovered.
    */
   eraseMatching(category: string, matches: (data: Record<string, unknown>) => boolean): Promise<PurgeReport>;
+  /**
+   * Remove these records (the publisher's send-time gate found the policy in force forbids them): survivors of their
+   * categories are re-sealed under fresh keys, as for `eraseMatching`. Unknown or already removed ids are ignored.
+   */
+  discard(ids: readonly RecordId[], reason: PurgeOrder['reason']): Promise<PurgeReport[]>;
+  /**
+   * The id the next stored record will carry: a purge with `before` set to it touches only what is stored now (an
+   * interrupted owner request, completed later, must not purge readings taken since under the new preferences).
+   */
+  nextId(): RecordId;
   stats(): StoreStats;
   /** The guarded time retention is judged by (see docs/storage.md). */
   trustedNow(): number;

@@ -22,7 +22,13 @@ export async function sweepExpired(ctx: StoreContext, now: number): Promise<Purg
  */
 export async function shredEpochs(ctx: StoreContext, victims: EpochState[], reason: Reason): Promise<PurgeReport[]> {
   for (const epoch of victims) ctx.index.epochs.delete(`${epoch.category}\u0000${epoch.epoch}`);
-  await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+  try {
+    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+  } catch (cause) {
+    // Nothing was shredded: the index must still know these epochs, or their records would linger unpurgeable.
+    for (const epoch of victims) ctx.index.epochs.set(`${epoch.category}\u0000${epoch.epoch}`, epoch);
+    throw cause;
+  }
   const removed = new Map<string, number>();
   for (const epoch of victims) {
     for (const part of epoch.parts) {
@@ -42,8 +48,20 @@ async function removePart(ctx: StoreContext, part: Part): Promise<{ live: number
   if (part.gone) return { live: 0, unsent: 0 };
   ctx.outbox.clear();
   ctx.commit.forget(part.name);
-  await ctx.storage.remove(part.name);
+  await removeUnkeyed(ctx, part.name);
   return ctx.index.killPart(part);
+}
+
+/**
+ * Delete a segment whose key is already durably destroyed. A failure leaves only ciphertext nobody can open (the next
+ * open deletes it), so it does not undo the shred: the records are gone from the index either way.
+ */
+export async function removeUnkeyed(ctx: StoreContext, name: string): Promise<void> {
+  try {
+    await ctx.storage.remove(name);
+  } catch {
+    ctx.logger.warn('store: a shredded segment could not be deleted; the next open deletes it');
+  }
 }
 
 export interface Limits {

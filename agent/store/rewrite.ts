@@ -5,6 +5,7 @@ import { openFrame, type RecordBody } from './frames.js';
 import { categoryTag, newDataKey, saveKeyFile } from './sealed-files.js';
 import { epochKeyOf, type Entry, type EpochState } from './store-index.js';
 import { writeRecords, type PendingRecord } from './writer.js';
+import { removeUnkeyed } from './maintenance.js';
 
 /** Decide for one live record: undefined drops it, a number is its (never later) new expiry. */
 export type RewriteRule = (entry: Entry) => number | undefined;
@@ -32,12 +33,20 @@ export async function rewriteCategory(ctx: StoreContext, category: string, rule:
   const staged = await stage(ctx, pending, [...fresh.values()]);
   for (const epoch of oldEpochs) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));
   for (const epoch of fresh.values()) ctx.index.epochs.set(epochKeyOf(category, epoch.epoch), epoch);
-  await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+  try {
+    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+  } catch (cause) {
+    // The swap did not happen: the old keys rule, the staged copies are unkeyed and go.
+    for (const epoch of fresh.values()) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));
+    for (const epoch of oldEpochs) ctx.index.epochs.set(epochKeyOf(category, epoch.epoch), epoch);
+    for (const epoch of fresh.values()) for (const part of epoch.parts) await removeUnkeyed(ctx, part.name);
+    throw cause;
+  }
   let removed = 0;
   for (const epoch of oldEpochs) {
     for (const part of epoch.parts) {
       ctx.commit.forget(part.name);
-      await ctx.storage.remove(part.name);
+      await removeUnkeyed(ctx, part.name);
       removed += ctx.index.killPart(part).live;
     }
     epoch.key.fill(0);

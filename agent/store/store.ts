@@ -154,7 +154,10 @@ class DurableStore implements Store {
     checkOrder(order);
     return this.mutex.run(async () => {
       const epochs = [...this.ctx.index.epochs.values()].filter((e) => e.category === order.category);
-      if (order.scope === 'all' && order.maxAgeMs === undefined) {
+      const before = order.before;
+      const covered = (entry: { session: string; seq: number }): boolean =>
+        before === undefined || entry.session !== before.session || entry.seq < before.seq;
+      if (order.scope === 'all' && order.maxAgeMs === undefined && this.ctx.index.liveEntries(order.category).every(covered)) {
         const reports = await shredEpochs(this.ctx, epochs, order.reason);
         return { category: order.category, removed: reports.reduce((n, r) => n + r.removed, 0), reason: order.reason };
       }
@@ -162,6 +165,7 @@ class DurableStore implements Store {
       const maxAge = order.maxAgeMs;
       return rewriteCategory(this.ctx, order.category, (entry) => {
         if (entry.expiresAt <= now) return undefined;
+        if (!covered(entry)) return entry.expiresAt;
         if (order.scope === 'queued' && entry.transmit && !entry.acked) return undefined;
         if (maxAge === undefined) return entry.expiresAt;
         const capped = Math.min(entry.expiresAt, entry.at + maxAge);
@@ -207,6 +211,29 @@ class DurableStore implements Store {
       if (doomed.size === 0) return { category, removed: 0, reason: 'erase' as const };
       return rewriteCategory(this.ctx, category, (e) => (doomed.has(`${e.session}:${e.seq}`) ? undefined : e.expiresAt), 'erase');
     });
+  }
+
+  async discard(ids: readonly RecordId[], reason: PurgeOrder['reason']): Promise<PurgeReport[]> {
+    this.open();
+    return this.mutex.run(async () => {
+      const doomed = new Map<string, Set<string>>();
+      for (const id of ids) {
+        const entry = this.ctx.index.find(id);
+        if (entry === undefined) continue;
+        const set = doomed.get(entry.category) ?? new Set<string>();
+        set.add(`${entry.session}:${entry.seq}`);
+        doomed.set(entry.category, set);
+      }
+      const reports: PurgeReport[] = [];
+      for (const [category, set] of doomed) {
+        reports.push(await rewriteCategory(this.ctx, category, (e) => (set.has(`${e.session}:${e.seq}`) ? undefined : e.expiresAt), reason));
+      }
+      return reports;
+    });
+  }
+
+  nextId(): RecordId {
+    return { session: this.ctx.sessionId, seq: this.ctx.nextSeq };
   }
 
   census(): RecordFacts[] {
@@ -280,4 +307,8 @@ function checkOrder(order: PurgeOrder): void {
     throw new TrustError('INVALID_ARGUMENT', 'order.maxAgeMs must be a non-negative number');
   }
   if (!['withdrawn', 'narrowed', 'retention', 'erase'].includes(order.reason)) throw new TrustError('INVALID_ARGUMENT', 'order.reason is unknown');
+  const before = order.before;
+  if (before !== undefined && (typeof before !== 'object' || before === null || typeof before.session !== 'string' || !Number.isSafeInteger(before.seq))) {
+    throw new TrustError('INVALID_ARGUMENT', 'order.before must be a record id');
+  }
 }

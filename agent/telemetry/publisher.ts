@@ -1,5 +1,13 @@
 import type { LoggerPort, SchedulerPort, TimerHandle, Transport } from '../ports/index.js';
+import { TrustError } from '../errors.js';
+import type { PurgeOrder } from '../policy/contract.js';
 import type { RecordId, StoredRecord } from '../store/contract.js';
+
+/** A queued record the policy in force at seal time forbids sending, and why. */
+export interface Withheld {
+  record: StoredRecord;
+  reason: PurgeOrder['reason'];
+}
 
 /** The queue side of the store, as the publisher sees it. */
 export interface OutgoingQueue {
@@ -20,6 +28,13 @@ export interface PublisherOptions {
   maxBatch: number;
   batchDelayMs: number;
   drainPerSecond: number;
+  /**
+   * The send-time gate: why the preferences in force now forbid sending this record (undefined: allowed). Asked for
+   * every record right before it is sealed, whatever put it in the queue.
+   */
+  forbids?: (record: StoredRecord) => PurgeOrder['reason'] | undefined;
+  /** Purge (and audit) what the gate withheld; until it resolves those records are not sent, nor anything after. */
+  withhold?: (withheld: Withheld[]) => Promise<void>;
 }
 
 export interface PublisherStats {
@@ -28,6 +43,8 @@ export interface PublisherStats {
   failures: number;
   /** Readings dropped because no envelope could hold them. */
   unsendable: number;
+  /** Readings the send-time gate refused (the preferences in force forbid them) and purged instead of sending. */
+  withheld: number;
 }
 
 /**
@@ -44,7 +61,9 @@ export class Publisher {
   /** Bumped when a purge starts: a batch read before it may hold withdrawn or erased records and is read again. */
   private generation = 0;
   private stopped = false;
-  readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0, unsendable: 0 };
+  /** Ids the send-time gate withheld in the running drain: one that comes back was not purged, and stops the drain. */
+  private readonly withheldThisDrain = new Set<string>();
+  readonly stats: PublisherStats = { envelopes: 0, readings: 0, failures: 0, unsendable: 0, withheld: 0 };
 
   constructor(options: PublisherOptions) {
     this.options = options;
@@ -109,6 +128,7 @@ export class Publisher {
    */
   private async drainLoop(untilEmpty: boolean): Promise<void> {
     const { queue, transport, maxBatch } = this.options;
+    this.withheldThisDrain.clear();
     let first = true;
     while (!this.stopped && transport.connected) {
       if (!first) {
@@ -127,9 +147,37 @@ export class Publisher {
       if (batch.length === 0) return;
       // Checked right before the synchronous seal-and-hand-over: no purge can slip in between.
       if (generation !== this.generation || this.stopped) continue;
+      // The send-time gate, in the same tick as the seal: after a withhold the batch is read (and checked) again.
+      const withheld = this.forbidden(batch);
+      if (withheld.length > 0) {
+        await this.withhold(withheld);
+        continue;
+      }
       const sent = await this.publishBatch(batch);
       if (!sent) return;
     }
+  }
+
+  /** The records of the batch the policy in force forbids sending, with the reason (synchronous: no await before the seal). */
+  private forbidden(batch: StoredRecord[]): Withheld[] {
+    const { forbids } = this.options;
+    const withheld: Withheld[] = [];
+    if (forbids === undefined) return withheld;
+    for (const record of batch) {
+      const reason = forbids(record);
+      if (reason !== undefined) withheld.push({ record, reason });
+    }
+    return withheld;
+  }
+
+  /** Purge what the gate refused; a failure ends this drain (the records stay queued, unsent, and are checked again). */
+  private async withhold(withheld: Withheld[]): Promise<void> {
+    const again = withheld.some(({ record }) => this.withheldThisDrain.has(idKey(record.id)));
+    if (this.options.withhold === undefined || again) throw new TrustError('STORAGE', 'withheld records are still queued; the drain stops');
+    for (const { record } of withheld) this.withheldThisDrain.add(idKey(record.id));
+    await this.options.withhold(withheld);
+    this.stats.withheld += withheld.length;
+    this.options.logger.warn('send-time gate withheld readings the preferences in force forbid', { readings: withheld.length });
   }
 
   private async publishBatch(batch: StoredRecord[]): Promise<boolean> {
@@ -165,6 +213,10 @@ export class Publisher {
     if (delay === 0) return Promise.resolve();
     return new Promise((resolve) => this.options.scheduler.setTimeout(resolve, delay));
   }
+}
+
+function idKey(id: RecordId): string {
+  return `${id.session}:${id.seq}`;
 }
 
 function codeOf(error: unknown): string {
