@@ -4,8 +4,8 @@ import type { AgentParts } from './agent-api.js';
 import { concatBytes } from './codec/bytes.js';
 import { utf8Encode } from './codec/utf8.js';
 import type { ResolvedConfig } from './config.js';
-import { loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
-import { wireRandom } from './crypto/random.js';
+import { IDENTITY_FILE, loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
+import { checkedRandom, wireRandom, type EntropyFault } from './crypto/random.js';
 import { TrustError } from './errors.js';
 import { createPolicyEngine, loadRegistry, registryFor, type PolicyEngine } from './policy/index.js';
 import type { Ports } from './ports/index.js';
@@ -21,7 +21,7 @@ import { newSessionId } from './telemetry/sealer.js';
 export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<AgentParts> {
   checkPorts(ports);
   // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
-  checkEntropy(ports);
+  await checkEntropy(ports);
   wireRandom(ports.random);
   const { identity, created } = await loadOrCreateIdentity(ports.storage);
   const sessionId = newSessionId();
@@ -77,8 +77,27 @@ export function checkPorts(ports: Ports): void {
   if (missing.length > 0) throw new TrustError('INVALID_CONFIG', `ports missing: ${missing.join(', ')}`);
 }
 
-/** Fails fast (NO_ENTROPY) before anything is written when the host has no secure random source. */
-export function checkEntropy(ports: Ports): void {
-  const probe = ports.random.bytes(32);
-  if (!(probe instanceof Uint8Array) || probe.length !== 32) throw new TrustError('NO_ENTROPY', 'the random port returned no bytes');
+/**
+ * Fails fast (NO_ENTROPY) before anything is written when the random port is dead, stuck or short (all-zero,
+ * repeating or short output). A device that already has an identity records the failure in its trail first
+ * (`entropy.failed`); a factory-fresh one has no trail yet and only throws.
+ */
+export async function checkEntropy(ports: Ports): Promise<void> {
+  let fault: EntropyFault | undefined;
+  try {
+    checkedRandom(ports.random, (found) => (fault = found)).probe('start');
+  } catch (error) {
+    await auditEntropyFailure(ports, fault ?? 'failed').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function auditEntropyFailure(ports: Ports, fault: EntropyFault): Promise<void> {
+  if (await ports.storage.read(IDENTITY_FILE) === undefined) return;
+  const { identity } = await loadOrCreateIdentity(ports.storage);
+  const audit = await createAuditTrail({
+    storage: ports.storage, clock: ports.clock, signSecretKey: identity.signSecretKey, signPublicKey: identity.signPublicKey,
+  });
+  await audit.record('entropy.failed', { reason: fault, source: 'start' });
+  ports.logger.error('entropy.failed', { reason: fault });
 }

@@ -1,4 +1,5 @@
 import { TrustError } from './errors.js';
+import { assertStrongX25519 } from './crypto/weak-keys.js';
 import { assertDeviceId } from './topics.js';
 
 export type DeviceType = 'thermostat' | 'smart-lock' | 'fitness-tracker';
@@ -79,6 +80,8 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
   if (!(config.recipientPublicKey instanceof Uint8Array) || config.recipientPublicKey.length !== 32) {
     throw new TrustError('INVALID_CONFIG', 'config.recipientPublicKey must be a 32-byte X25519 public key');
   }
+  // A low-order recipient key would let anyone open the sealed telemetry (WEAK_KEY names the parameter).
+  assertStrongX25519(config.recipientPublicKey, 'config.recipientPublicKey');
   const t = config.telemetry ?? {};
   const s = config.store ?? {};
   return {

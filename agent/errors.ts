@@ -5,6 +5,7 @@
  */
 export type TrustErrorCode =
   | 'NO_ENTROPY'
+  | 'WEAK_KEY'
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG'
   | 'MALFORMED'

@@ -9,6 +9,7 @@ import {
 } from '../agent/codec/envelope.js';
 import { keyId, toHex } from '../agent/crypto/keys.js';
 import { DEFAULT_SUITES, SharedKeyCache, type SuiteRegistry } from '../agent/crypto/suites.js';
+import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
 import { TrustError, isTrustError, type TrustErrorCode } from '../agent/errors.js';
 import type { Transport } from '../agent/ports/transport.js';
 import { parseDeviceTopic, topics } from '../agent/topics.js';
@@ -95,6 +96,8 @@ const REASON_BY_CODE: Partial<Record<TrustErrorCode, RejectReason>> = {
   UNSUPPORTED_VERSION: 'unsupported',
   UNKNOWN_ALGORITHM: 'unsupported',
   UNKNOWN_KEY: 'unknown-key',
+  // A looked-up device key of low order: as unusable as an unknown one; the result's code says WEAK_KEY.
+  WEAK_KEY: 'unknown-key',
   AUTH_FAILED: 'auth-failed',
   REPLAY: 'replay',
   HEADER_MISMATCH: 'mismatch',
@@ -141,6 +144,7 @@ export function createCollector(options: CollectorOptions): Collector {
     if (!(boxPublicKey instanceof Uint8Array) || boxPublicKey.length !== nacl.box.publicKeyLength) {
       throw new TrustError('INVALID_ARGUMENT', `boxPublicKey must be ${nacl.box.publicKeyLength} bytes`);
     }
+    assertStrongX25519(boxPublicKey, 'boxPublicKey');
     provisioned.set(toHex(keyId(boxPublicKey)), { deviceId, boxPublicKey: boxPublicKey.slice() });
   }
 

@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import { equalBytes, toHex } from '../agent/crypto/keys.js';
+import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
 import { TrustError, type TrustErrorCode } from '../agent/errors.js';
 import { decodePairingPayload, sealPairingRequest, type PairingPayload } from '../agent/owner/pairing.js';
 import type { AcceptedReply, Receipt, RejectedReply, StateReport } from '../agent/owner/replies.js';
@@ -78,6 +79,7 @@ export class Companion {
 
   static async create(options: CompanionOptions): Promise<Companion> {
     assertDeviceId(options.deviceId);
+    if (options.devicePublicKeys !== undefined) assertStrongX25519(options.devicePublicKeys.boxPublicKey, 'devicePublicKeys.boxPublicKey');
     ensureRandom();
     const owns = typeof options.transport === 'function';
     const transport = typeof options.transport === 'function'

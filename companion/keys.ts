@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
+import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
 import { TrustError } from '../agent/errors.js';
 import { ensureRandom } from './host.js';
 
@@ -63,11 +64,9 @@ export function decodeOwnerKeyFile(text: string): OwnerKeyFile {
   const devices: Record<string, KnownDevice> = {};
   const list = (record.devices ?? {}) as Record<string, { deviceType?: unknown; signPublicKey?: unknown; boxPublicKey?: unknown }>;
   for (const [id, device] of Object.entries(list)) {
-    devices[id] = {
-      deviceType: String(device.deviceType ?? ''),
-      signPublicKey: fromHex(String(device.signPublicKey), 'signPublicKey'),
-      boxPublicKey: fromHex(String(device.boxPublicKey), 'boxPublicKey'),
-    };
+    const boxPublicKey = fromHex(String(device.boxPublicKey), 'boxPublicKey');
+    assertStrongX25519(boxPublicKey, `devices.${id}.boxPublicKey`);
+    devices[id] = { deviceType: String(device.deviceType ?? ''), signPublicKey: fromHex(String(device.signPublicKey), 'signPublicKey'), boxPublicKey };
   }
   return { keys: ownerKeysFrom(sign, box), devices };
 }

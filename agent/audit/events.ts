@@ -21,6 +21,7 @@ export const AUDIT_EVENT_TYPES = [
   'agent.stop',
   'selfcheck',
   'trail.trimmed',
+  'entropy.failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -67,6 +68,7 @@ const ALLOWED: Record<AuditEventType, Record<string, DetailKind>> = {
   'agent.stop': { session: 'hash' },
   selfcheck: { secure: 'bool', failed: 'count', tls: 'bool', keys: 'bool', paired: 'bool' },
   'trail.trimmed': { removed: 'count', baseIndex: 'count', maxEntries: 'count', maxAgeMs: 'count' },
+  'entropy.failed': {},
 };
 
 /** At most this many details per entry: entries stay small and cheap to hash on a device. */

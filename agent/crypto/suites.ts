@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { TrustError } from '../errors.js';
 import { toHex } from './keys.js';
+import { checkedBoxBefore } from './weak-keys.js';
 
 /**
  * The crypto suite registry (R7, crypto agility). An envelope names its suite by a small integer `alg`; the
@@ -49,7 +50,8 @@ export const x25519XSalsa20Poly1305: CryptoSuite = {
   precompute(theirPublicKey, mySecretKey) {
     checkLength(theirPublicKey, nacl.box.publicKeyLength, 'public key');
     checkLength(mySecretKey, nacl.box.secretKeyLength, 'secret key');
-    return nacl.box.before(theirPublicKey, mySecretKey);
+    // box.before plus the contributory check: a low-order peer key is WEAK_KEY, never an all-zero-derived key.
+    return checkedBoxBefore(theirPublicKey, mySecretKey);
   },
   seal(sharedKey, nonce, plaintext) {
     return nacl.box.after(plaintext, nonce, sharedKey);

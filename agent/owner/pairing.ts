@@ -2,6 +2,7 @@ import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString, fieldUint, type DecodeLimits } from '../codec/cbor.js';
 import { equalBytes } from '../crypto/keys.js';
 import { parseSignedDocument, signDocument, verifyDocument } from '../crypto/sign.js';
+import { assertStrongX25519 } from '../crypto/weak-keys.js';
 import { TrustError } from '../errors.js';
 import { assertDeviceId } from '../topics.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
@@ -48,10 +49,12 @@ export function decodePairingPayload(text: string): PairingPayload {
   if (record['v'] !== 1) throw new TrustError('UNSUPPORTED_VERSION', 'pairing payload version is not 1');
   const deviceId = fieldString(record, 'id', 64);
   assertDeviceId(deviceId);
+  const boxPublicKey = fieldBytes(record, 'bx', 32).slice();
+  assertStrongX25519(boxPublicKey, 'pairing payload box key');
   return {
     deviceId,
     deviceType: fieldString(record, 't', 64),
-    boxPublicKey: fieldBytes(record, 'bx', 32).slice(),
+    boxPublicKey,
     signPublicKey: fieldBytes(record, 'sg', 32).slice(),
     setupCode: fieldString(record, 'c', 32),
   };
@@ -92,16 +95,21 @@ export function sealPairingRequest(
 export function openPairingRequest(bytes: Uint8Array, deviceBoxSecretKey: Uint8Array): PairingRequest {
   const outer = asRecord(decodeCbor(bytes, PAIRING_LIMITS), 'pairing request');
   if (outer['v'] !== 1) throw new TrustError('UNSUPPORTED_VERSION', 'pairing request version is not 1');
-  const inner = nacl.box.open(fieldBytes(outer, 'c', undefined, 1024), fieldBytes(outer, 'n', 24), fieldBytes(outer, 'e', 32), deviceBoxSecretKey);
+  const ephemeral = fieldBytes(outer, 'e', 32);
+  assertStrongX25519(ephemeral, 'pairing request ephemeral key');
+  const inner = nacl.box.open(fieldBytes(outer, 'c', undefined, 1024), fieldBytes(outer, 'n', 24), ephemeral, deviceBoxSecretKey);
   if (inner === null) throw new TrustError('AUTH_FAILED', 'pairing request is not sealed to this device');
   const claimed = asRecord(decodeCbor(parseSignedDocument(inner, PAIRING_LIMITS).b, PAIRING_LIMITS), 'pairing body');
   const ownerSignPublicKey = fieldBytes(claimed, 'sp', 32).slice();
   const body = asRecord(verifyDocument(inner, ownerSignPublicKey, PAIRING_LIMITS).body, 'pairing body');
+  const ownerBoxPublicKey = fieldBytes(body, 'bp', 32).slice();
+  // The device seals exports to this key: a low-order one would make them readable by anyone.
+  assertStrongX25519(ownerBoxPublicKey, 'owner box key');
   return {
     deviceId: fieldString(body, 'd', 64),
     setupCode: fieldString(body, 'c', 32),
     ownerSignPublicKey,
-    ownerBoxPublicKey: fieldBytes(body, 'bp', 32).slice(),
+    ownerBoxPublicKey,
     requestId: fieldBytes(body, 'r', 16).slice(),
     issuedAt: fieldUint(body, 't'),
   };

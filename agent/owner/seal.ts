@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
+import { assertStrongX25519 } from '../crypto/weak-keys.js';
 
 /**
  * Anonymous sealing to an owner's X25519 key (an export, for instance): a fresh key pair per message, so the device
@@ -9,6 +10,7 @@ import { TrustError } from '../errors.js';
 export const SEAL_ALGORITHM = 'x25519-xsalsa20-poly1305';
 
 export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Array): Uint8Array {
+  assertStrongX25519(ownerBoxPublicKey, 'ownerBoxPublicKey');
   const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(nacl.box.nonceLength);
   const c = nacl.box(plaintext, nonce, ownerBoxPublicKey, ephemeral.secretKey);
@@ -18,7 +20,9 @@ export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Arra
 export function openSealed(bytes: Uint8Array, ownerBoxSecretKey: Uint8Array, maxBytes = 16 * 1024 * 1024): Uint8Array {
   const record = asRecord(decodeCbor(bytes, { maxBytes, maxDepth: 2 }), 'sealed data');
   if (fieldString(record, 'alg', 64) !== SEAL_ALGORITHM) throw new TrustError('UNKNOWN_ALGORITHM', 'sealed data uses an unknown algorithm');
-  const opened = nacl.box.open(fieldBytes(record, 'c', undefined, maxBytes), fieldBytes(record, 'n', 24), fieldBytes(record, 'e', 32), ownerBoxSecretKey);
+  const ephemeral = fieldBytes(record, 'e', 32);
+  assertStrongX25519(ephemeral, 'sealed data ephemeral key');
+  const opened = nacl.box.open(fieldBytes(record, 'c', undefined, maxBytes), fieldBytes(record, 'n', 24), ephemeral, ownerBoxSecretKey);
   if (opened === null) throw new TrustError('AUTH_FAILED', 'sealed data does not open with this owner key');
   return opened;
 }
