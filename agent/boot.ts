@@ -7,7 +7,8 @@ import type { ResolvedConfig } from './config.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
 import { checkedRandom, wireRandom, type EntropyFault } from './crypto/random.js';
 import { TrustError } from './errors.js';
-import { createPolicyEngine, loadRegistry, registryFor, type PolicyEngine } from './policy/index.js';
+import { createPolicyEngine, type PolicyEngine } from './policy/engine.js';
+import { loadRegistry } from './policy/registry.js';
 import type { Ports } from './ports/index.js';
 import { createStore, type Store } from './store/index.js';
 import { newSessionId } from './telemetry/sealer.js';
@@ -20,6 +21,11 @@ import { newSessionId } from './telemetry/sealer.js';
  */
 export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<AgentParts> {
   checkPorts(ports);
+  // The firmware's registry is checked before anything is written: a broken or mismatched one leaves no trace.
+  const registry = loadRegistry(cfg.registry);
+  if (registry.deviceType !== cfg.deviceType) {
+    throw new TrustError('INVALID_CONFIG', `config.registry is for '${registry.deviceType}', not config.deviceType '${cfg.deviceType}'`);
+  }
   // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
   await checkEntropy(ports);
   wireRandom(ports.random);
@@ -31,10 +37,6 @@ export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<Agen
   if (created) {
     await audit.record('key.generated', { keyId: toHex(identity.boxKeyId), purpose: 'telemetry-box' });
     await audit.record('key.generated', { keyId: toHex(identity.signKeyId), purpose: 'device-sign' });
-  }
-  const registry = cfg.registry === undefined ? registryFor(cfg.deviceType) : loadRegistry(cfg.registry);
-  if (registry.deviceType !== cfg.deviceType) {
-    throw new TrustError('INVALID_CONFIG', `config.registry is for '${registry.deviceType}', not config.deviceType '${cfg.deviceType}'`);
   }
   const policy = await createPolicyEngine({ registry, storage: ports.storage, clock: ports.clock, logger: ports.logger });
   const store = await openStore(cfg, ports, identity, toHex(sessionId));

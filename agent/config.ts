@@ -2,8 +2,12 @@ import { TrustError } from './errors.js';
 import { assertStrongX25519 } from './crypto/weak-keys.js';
 import { assertDeviceId } from './topics.js';
 
-export type DeviceType = 'thermostat' | 'smart-lock' | 'fitness-tracker';
-export const DEVICE_TYPES: readonly DeviceType[] = ['thermostat', 'smart-lock', 'fitness-tracker'];
+/**
+ * A device type is any name a firmware team chooses (1-64 of a-z 0-9 - _, starting with a letter or digit), e.g.
+ * 'smart-plug'. It must equal the `deviceType` of the registry the firmware ships.
+ */
+export type DeviceType = string;
+const DEVICE_TYPE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** What a firmware team configures. Everything has a safe default except identity and the recipient. */
 export interface AgentConfig {
@@ -12,11 +16,13 @@ export interface AgentConfig {
   /** The collector's X25519 public key: telemetry is sealed to it end to end. */
   recipientPublicKey: Uint8Array;
   /**
-   * The data-category registry this firmware ships (validated at load; `INVALID_REGISTRY` names the place). Defaults to
-   * the registry shipped for `deviceType`. A newer registry than the one the owner's settings were made under is a
-   * policy update: widening waits for consent, narrowing applies at boot.
+   * The data-category registry this firmware ships (validated at load; `INVALID_REGISTRY` names the place), for
+   * `deviceType`. Required: the agent carries no registry of its own, so a firmware bundle holds only the one it
+   * imports (the shipped `thermostatRegistry`, `smartLockRegistry` and `fitnessTrackerRegistry` are examples). A newer
+   * registry than the one the owner's settings were made under is a policy update: widening waits for consent,
+   * narrowing applies at boot.
    */
-  registry?: unknown;
+  registry: unknown;
   /**
    * Declares a plaintext broker link for hosts whose transport does not report `security` (the Node and memory
    * adapters do, and that report wins). It puts the device in degraded, essential-only safe mode (R14).
@@ -74,8 +80,12 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
   } catch (cause) {
     throw new TrustError('INVALID_CONFIG', 'config.deviceId must be 1-64 characters of A-Z a-z 0-9 _ -', { cause });
   }
-  if (!DEVICE_TYPES.includes(config.deviceType)) {
-    throw new TrustError('INVALID_CONFIG', `config.deviceType must be one of ${DEVICE_TYPES.join(', ')}`);
+  if (typeof config.deviceType !== 'string' || !DEVICE_TYPE_NAME.test(config.deviceType)) {
+    throw new TrustError('INVALID_CONFIG', 'config.deviceType must be a device type name: 1-64 characters of a-z 0-9 - _ (e.g. smart-plug)');
+  }
+  if (config.registry === undefined || config.registry === null) {
+    throw new TrustError('INVALID_CONFIG', `config.registry is missing: device type '${config.deviceType}' needs the registry its firmware ships`
+      + ' (write your own, see docs/policy.md; thermostatRegistry, smartLockRegistry and fitnessTrackerRegistry are examples)');
   }
   if (!(config.recipientPublicKey instanceof Uint8Array) || config.recipientPublicKey.length !== 32) {
     throw new TrustError('INVALID_CONFIG', 'config.recipientPublicKey must be a 32-byte X25519 public key');

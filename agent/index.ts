@@ -6,7 +6,6 @@
 export { createAgent } from './agent.js';
 export type { Agent, RecordResult } from './agent.js';
 export type { AgentConfig, DeviceType } from './config.js';
-export { DEVICE_TYPES } from './config.js';
 export type { AgentStatus, EnforcedState } from './status.js';
 export { TrustError, isTrustError } from './errors.js';
 export type { TrustErrorCode } from './errors.js';
@@ -24,8 +23,10 @@ export { signDocument, verifyDocument } from './crypto/sign.js';
 export { wireRandom } from './crypto/random.js';
 export { topics, TOPIC_ROOT } from './topics.js';
 
-// Policy: the registries the gate enforces.
-export { registryFor, loadRegistry } from './policy/index.js';
+// Policy: the registries the gate enforces. A firmware passes its own registry in the config; the three shipped ones
+// are examples. Import only what you use and a bundler leaves the others out (test/device-type.test.ts checks it).
+export { loadRegistry } from './policy/registry.js';
+export { registryFor, DEVICE_TYPES, thermostatRegistry, smartLockRegistry, fitnessTrackerRegistry } from './policy/devices/index.js';
 export type { Manifest, Registry, Setting, Sensitivity } from './policy/index.js';
 // Off-device tools (labels, verifier, report rendering) live in './evidence.js'; deterministic in-memory ports in
 // './adapters/memory/index.js'. Keeping them out of this entry keeps the device bundle to what runs on a device.

@@ -52,7 +52,7 @@ async function transmitPath(recipient: Uint8Array, floor: ReturnType<typeof meas
 async function durablePath(recipient: Uint8Array, shared: Uint8Array, floor: ReturnType<typeof measure>): Promise<void> {
   const time = createVirtualTime(Date.UTC(2026, 0, 1));
   const agent = await createAgent(
-    { deviceId: 'bench-1', deviceType: 'thermostat', recipientPublicKey: recipient, telemetry: { maxBatch: BATCH }, store: { durability: 'group' } },
+    { deviceId: 'bench-1', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey: recipient, telemetry: { maxBatch: BATCH }, store: { durability: 'group' } },
     { random: nodeRandom(), clock: time, scheduler: time, storage: memoryStorage(), transport: createMemoryBroker().transport, logger: memoryLogger() },
   );
   await agent.start();

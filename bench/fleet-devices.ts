@@ -6,6 +6,7 @@
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { createAgent, type Agent } from '../agent/agent.js';
+import { registryFor } from '../agent/policy/devices/index.js';
 import { memoryStorage } from '../agent/adapters/memory/index.js';
 import { nodeMqttTransport, nodeRandom, nodeScheduler, systemClock } from '../agent/adapters/node/index.js';
 import { encodeCbor } from '../agent/codec/cbor.js';
@@ -53,6 +54,7 @@ export async function startAgentDevice(deviceId: string, init: WorkerInit, share
     {
       deviceId,
       deviceType: 'thermostat',
+      registry: registryFor('thermostat'),
       recipientPublicKey: init.collectorPublicKey,
       telemetry: { batchDelayMs: init.batchDelayMs, maxBatch: init.maxBatch },
     },

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger, memoryStorage, noEntropyRandom, createVirtualTime, createMemoryBroker } from '../agent/adapters/memory/index.js';
 import { createAgent } from '../agent/agent.js';
 import type { AgentConfig } from '../agent/config.js';
+import { registryFor } from '../agent/policy/devices/index.js';
 import type { Transport } from '../agent/ports/index.js';
 import { topics } from '../agent/topics.js';
 import type { EmbeddedBroker } from '../simulator/broker.js';
@@ -87,10 +88,12 @@ describe('hostile pairing requests while the window is open', () => {
 
 describe('invalid configuration and readings', () => {
   const recipientPublicKey = nacl.box.keyPair().publicKey;
-  const base: AgentConfig = { deviceId: 'cfg-th', deviceType: 'thermostat', recipientPublicKey };
+  const base: AgentConfig = { deviceId: 'cfg-th', deviceType: 'thermostat', recipientPublicKey, registry: registryFor('thermostat') };
   const cases: Array<[string, Partial<AgentConfig> | Record<string, unknown>, string]> = [
     ['deviceId', { deviceId: 'not a/topic+level' }, 'config.deviceId'],
-    ['deviceType', { deviceType: 'toaster' }, 'config.deviceType'],
+    ['deviceType', { deviceType: 'Toaster 2000' }, 'config.deviceType'],
+    ['registry (missing, unknown device type)', { deviceType: 'toaster', registry: undefined }, 'config.registry is missing'],
+    ['registry (for another device type)', { deviceType: 'toaster' }, "config.registry is for 'thermostat', not config.deviceType 'toaster'"],
     ['recipientPublicKey', { recipientPublicKey: new Uint8Array(31) }, 'config.recipientPublicKey'],
     ['telemetry.maxBatch', { telemetry: { maxBatch: 0 } }, 'config.telemetry.maxBatch'],
     ['telemetry.batchDelayMs', { telemetry: { batchDelayMs: 1.5 } }, 'config.telemetry.batchDelayMs'],
@@ -138,7 +141,7 @@ describe('invalid configuration and readings', () => {
     const storage = memoryStorage();
     const time = createVirtualTime(0);
     const ports = { random: noEntropyRandom(), clock: time, scheduler: time, storage, logger: memoryLogger(), transport: createMemoryBroker().transport };
-    await expect(createAgent({ deviceId: 'noent', deviceType: 'thermostat', recipientPublicKey }, ports)).rejects.toMatchObject({ code: 'NO_ENTROPY' });
+    await expect(createAgent({ deviceId: 'noent', deviceType: 'thermostat', recipientPublicKey, registry: registryFor('thermostat') }, ports)).rejects.toMatchObject({ code: 'NO_ENTROPY' });
     expect(await storage.list('')).toEqual([]);
     expect(nacl.randomBytes(8)).toHaveLength(8);
   });

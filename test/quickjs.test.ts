@@ -150,7 +150,7 @@ describe('neutral bundle in QuickJS', () => {
         await tap.connect();
         await tap.subscribe('ta/v1/+/telemetry', 1);
         const agent = await A.createAgent(
-          { deviceId: 'qjs-thermo', deviceType: 'thermostat', recipientPublicKey: A.fromHex(COLLECTOR_PK) },
+          { deviceId: 'qjs-thermo', deviceType: 'thermostat', registry: A.thermostatRegistry, recipientPublicKey: A.fromHex(COLLECTOR_PK) },
           { random, clock: time, scheduler: time, storage: M.memoryStorage(), transport: broker.transport, logger: M.memoryLogger() });
         await agent.start();
         for (let i = 0; i < 5; i++) {

@@ -1,4 +1,5 @@
 import { createAgent, type Agent } from '../../agent/agent.js';
+import { registryFor } from '../../agent/policy/devices/index.js';
 import type { DeviceType } from '../../agent/config.js';
 import { memoryStorage, seededRandom, type MemoryStorage, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { LoggerPort, Ports, SchedulerPort, StoragePort, TimerHandle, TransportOptions } from '../../agent/ports/index.js';
@@ -132,7 +133,7 @@ export class SimDevice {
       logger: this.options.logger,
     };
     const agent = await createAgent({
-      deviceId: this.id, deviceType: this.type, recipientPublicKey: this.options.recipientPublicKey,
+      deviceId: this.id, deviceType: this.type, recipientPublicKey: this.options.recipientPublicKey, registry: registryFor(this.type),
     }, ports);
     this.transport = transport;
     agent.onStored((records) => this.options.hooks.onStored(this, records));

@@ -11,6 +11,7 @@ import type { MemoryBroker, MemoryLogger, MemoryStorage, VirtualTime } from '../
 import { nodeFileStorage, nodeMqttTransport, nodeRandom, nodeScheduler, systemClock } from '../../agent/adapters/node/index.js';
 import type { NodeFileStorage, NodeMqttTransport } from '../../agent/adapters/node/index.js';
 import { createAgent, type Agent } from '../../agent/agent.js';
+import { registryFor } from '../../agent/policy/devices/index.js';
 import type { AgentConfig, DeviceType } from '../../agent/config.js';
 import type { EnvelopeReading } from '../../agent/codec/envelope.js';
 import type { ClockPort, Ports, SchedulerPort, StoragePort, TimerHandle, TransportFactory, TransportOptions } from '../../agent/ports/index.js';
@@ -156,7 +157,7 @@ export async function makeAgent(world: World, spec: AgentSpec): Promise<KitAgent
   };
   const config: AgentConfig = {
     deviceId: spec.deviceId, deviceType: spec.deviceType ?? 'thermostat', recipientPublicKey: spec.recipientPublicKey,
-    telemetry: { batchDelayMs: 20, drainPerSecond: 100_000 }, ...spec.config,
+    registry: registryFor(spec.deviceType ?? 'thermostat'), telemetry: { batchDelayMs: 20, drainPerSecond: 100_000 }, ...spec.config,
   };
   const agent = await createAgent(config, ports);
   return { agent, storage, ports, dir };

@@ -1,7 +1,8 @@
 import type { Registry } from '../registry-types.js';
 import { batteryCategory, DAY, HOUR, MINUTE, RECIPIENTS } from './common.js';
 
-const BATTERY = batteryCategory(['low-battery reminders in the app']);
+// Pure: a firmware that does not import this registry does not carry it (tree shaking).
+const BATTERY = /* @__PURE__ */ batteryCategory(['low-battery reminders in the app']);
 
 /** Fitness-tracker data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
 export const fitnessTrackerRegistry: Registry = {

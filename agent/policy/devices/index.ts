@@ -7,17 +7,20 @@ import { thermostatRegistry } from './thermostat.js';
 
 export { fitnessTrackerRegistry, smartLockRegistry, thermostatRegistry };
 
-const SHIPPED: Record<string, Registry> = {
-  thermostat: thermostatRegistry,
-  'smart-lock': smartLockRegistry,
-  'fitness-tracker': fitnessTrackerRegistry,
-};
+/**
+ * The device types of the three example registries the package ships. A firmware team passes its own registry in
+ * `AgentConfig.registry` (docs/policy.md section 7); nothing here is needed by the agent, and everything here is
+ * free of top-level side effects, so a bundle that does not import an example does not carry it.
+ */
+export const DEVICE_TYPES: readonly string[] = ['thermostat', 'smart-lock', 'fitness-tracker'];
 
-export const DEVICE_TYPES: readonly string[] = Object.keys(SHIPPED);
-
-/** The validated registry shipped for a device type. Validation runs on every call, so a broken edit fails fast. */
+/** The validated example registry for a device type. Validation runs on every call, so a broken edit fails fast. */
 export function registryFor(deviceType: string): Registry {
-  const raw = SHIPPED[deviceType];
-  if (raw === undefined) throw new TrustError('INVALID_CONFIG', `no registry for device type '${deviceType}'`);
+  const raw = deviceType === 'thermostat' ? thermostatRegistry
+    : deviceType === 'smart-lock' ? smartLockRegistry
+    : deviceType === 'fitness-tracker' ? fitnessTrackerRegistry : undefined;
+  if (raw === undefined) {
+    throw new TrustError('INVALID_CONFIG', `no example registry for device type '${deviceType}': pass your own (docs/policy.md section 7)`);
+  }
   return loadRegistry(raw);
 }

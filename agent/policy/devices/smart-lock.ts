@@ -39,7 +39,7 @@ export const smartLockRegistry: Registry = {
       minimise: [],
       stopsWorkingWhenOff: ['(cannot be turned off: safety data)'],
     },
-    batteryCategory(['low-battery warnings before the critical level']),
+    /* @__PURE__ */ batteryCategory(['low-battery warnings before the critical level']),
     {
       name: 'door',
       description: 'Whether the door is open or closed (reveals comings and goings).',
