@@ -2,6 +2,7 @@ import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { memoryStorage, seededRandom } from '../agent/adapters/memory/index.js';
 import { createAgent } from '../agent/agent.js';
+import { registryFor } from '../agent/policy/devices/index.js';
 import { checkedRandom, entropyFault } from '../agent/crypto/random.js';
 import type { Ports, RandomPort, StoragePort } from '../agent/ports/index.js';
 import { memoryWorld } from './helpers/agent-kit.js';
@@ -48,7 +49,7 @@ describe('entropy health check', () => {
   it('a factory-fresh device with a bad random port refuses to start and writes nothing', async () => {
     for (const [name, , port] of badPorts) {
       const storage = memoryStorage();
-      await expect(createAgent({ deviceId: 'fresh', deviceType: 'thermostat', recipientPublicKey }, ports(port, storage)), name)
+      await expect(createAgent({ deviceId: 'fresh', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey }, ports(port, storage)), name)
         .rejects.toMatchObject({ code: 'NO_ENTROPY' });
       expect(await storage.list(''), name).toEqual([]);
     }
@@ -56,12 +57,12 @@ describe('entropy health check', () => {
 
   it('a device with an identity whose random port dies: refuses to start and records entropy.failed in its trail', async () => {
     const storage = memoryStorage();
-    const first = await createAgent({ deviceId: 'aged', deviceType: 'thermostat', recipientPublicKey }, ports(seededRandom('aged'), storage));
+    const first = await createAgent({ deviceId: 'aged', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey }, ports(seededRandom('aged'), storage));
     await first.start();
     await first.stop();
-    await expect(createAgent({ deviceId: 'aged', deviceType: 'thermostat', recipientPublicKey }, ports(badPorts[0]![2], storage)))
+    await expect(createAgent({ deviceId: 'aged', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey }, ports(badPorts[0]![2], storage)))
       .rejects.toMatchObject({ code: 'NO_ENTROPY' });
-    const again = await createAgent({ deviceId: 'aged', deviceType: 'thermostat', recipientPublicKey }, ports(seededRandom('aged-2'), storage));
+    const again = await createAgent({ deviceId: 'aged', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey }, ports(seededRandom('aged-2'), storage));
     const failures = again.audit.entries().filter((e) => e.type === 'entropy.failed');
     expect(failures.map((e) => e.details)).toEqual([{ reason: 'all-zero', source: 'start' }]);
   });

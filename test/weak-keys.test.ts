@@ -4,6 +4,7 @@ import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { memoryStorage, seededRandom } from '../agent/adapters/memory/index.js';
 import { createAgent } from '../agent/agent.js';
+import { registryFor } from '../agent/policy/devices/index.js';
 import { fromHex, toHex } from '../agent/crypto/keys.js';
 import { x25519XSalsa20Poly1305 } from '../agent/crypto/suites.js';
 import { assertStrongX25519, checkedBoxBefore, isWeakX25519PublicKey } from '../agent/crypto/weak-keys.js';
@@ -50,7 +51,7 @@ describe('every way a key comes in', () => {
       const storage = memoryStorage();
       const world = memoryWorld();
       const ports = { random: seededRandom('weak'), clock: world.clock, scheduler: world.scheduler, storage, logger: world.logger, transport: world.agentTransport() };
-      await expect(createAgent({ deviceId: 'weak-cfg', deviceType: 'thermostat', recipientPublicKey: key }, ports), name)
+      await expect(createAgent({ deviceId: 'weak-cfg', deviceType: 'thermostat', registry: registryFor('thermostat'), recipientPublicKey: key }, ports), name)
         .rejects.toThrow(weakError('config.recipientPublicKey'));
       expect(await storage.list('')).toEqual([]);
     }
