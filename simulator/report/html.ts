@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../scenario/duration.js';
-import { escapeXml as esc } from './files.js';
+import { RUNTIME_BEGIN, RUNTIME_END, escapeXml as esc } from './files.js';
 import type { SimulationReport } from './model.js';
 import { MARKER_COLOURS, barChart, fmtAge, readingsChart, rejectedChart, storageChart } from './svg.js';
 
@@ -61,7 +61,7 @@ export function renderHtmlReport(report: SimulationReport): string {
 <h1>Scenario <code>${esc(s.name)}</code> <span class="badge ${report.passed ? 'pass' : 'fail'}">${report.passed ? 'ALL VERDICTS PASS' : `${failed} VERDICT${failed === 1 ? '' : 'S'} FAIL`}</span></h1>
 <p class="muted">${esc(s.description)}</p>
 <p>Seed <b>${s.seed}</b> · ${esc(new Date(s.startMs).toISOString())} + ${esc(formatDuration(s.durationMs))} (${esc(s.speed)}) · broker ${esc(s.broker)} · ${report.devices.length} devices${s.source === undefined ? '' : ` · ${esc(s.source)}`}</p>
-<div class="cards">${card('accepted for transmit', String(t.accepted))}${card('delivered', String(t.delivered))}${card('wire messages', String(t.wireMessages))}${card('wire bytes', String(t.wireBytes))}${card('hostile rejected', `${t.hostileRejected}/${t.hostileSent}`)}${report.runtime ? card('wall time', `${(report.runtime.wallMs / 1000).toFixed(1)} s`) : ''}</div>
+<div class="cards">${card('accepted for transmit', String(t.accepted))}${card('delivered', String(t.delivered))}${card('wire messages', String(t.wireMessages))}${card('wire bytes', String(t.wireBytes))}${card('hostile rejected', `${t.hostileRejected}/${t.hostileSent}`)}</div>
 <h2>Verdicts</h2>
 <table><tr><th>Verdict</th><th>Result</th><th>Checked</th><th>Violations</th><th>Summary and evidence</th></tr>
 ${verdictRows(report)}
@@ -84,6 +84,7 @@ ${rejectedChart(report)}
 </section></div>
 <h2>Devices</h2>
 ${deviceList(report)}
+${runtimeSection(report)}
 </main></body></html>
 `;
 }
@@ -94,4 +95,21 @@ export async function writeHtmlReport(dir: string, report: SimulationReport): Pr
   const path = join(dir, 'index.html');
   await writeFile(path, renderHtmlReport(report));
   return path;
+}
+
+/** Last, between markers: the only part of the page that differs between runs of the same seed. */
+function runtimeSection(report: SimulationReport): string {
+  const r = report.runtime;
+  if (r === undefined) return '';
+  const rows: Array<[string, string]> = [['wall time', `${(r.wallMs / 1000).toFixed(1)} s`]];
+  if (r.readingsPerSecond !== undefined) rows.push(['readings per second (wall time)', String(r.readingsPerSecond)]);
+  if (r.stalls !== undefined) rows.push(['network waits that gave up', String(r.stalls)]);
+  if (r.unanswered !== undefined) rows.push(['owner requests left unanswered', String(r.unanswered)]);
+  if (r.wireCopies !== undefined) rows.push(['copies of a message already in the wire log (MQTT redeliveries, repeated announcements)', String(r.wireCopies)]);
+  if (r.note !== undefined) rows.push(['note', r.note]);
+  return `${RUNTIME_BEGIN}
+<section class="runtime"><h2>This run</h2>
+<p class="muted">Facts of this run on this machine (real time, the real network). They differ between runs; everything above is the same for the same scenario and seed.</p>
+<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table></section>
+${RUNTIME_END}`;
 }

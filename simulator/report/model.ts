@@ -16,8 +16,23 @@ export interface SimulationReport {
   storage: Array<{ key: string; retentionMs: number; maxAgeMs: number; maxCount: number }>;
   delays: { labels: string[]; counts: number[]; p50Ms: number; p95Ms: number; maxMs: number };
   rejected: Array<{ kind: string; sent: number; rejected: number; reasons: Record<string, number> }>;
-  /** Wall-clock facts of this run; they differ between runs, so comparisons of reports leave them out. */
-  runtime?: { wallMs: number; readingsPerSecond?: number; note?: string };
+  /**
+   * Facts of this run that depend on real time and the real network; they differ between runs, so comparisons of
+   * reports leave them out. Everything else is the same for the same scenario and seed.
+   */
+  runtime?: ReportRuntime;
+}
+
+export interface ReportRuntime {
+  wallMs: number;
+  readingsPerSecond?: number;
+  /** Waits on the network that gave up after the real-time cap (0 on a healthy run). */
+  stalls?: number;
+  /** Owner requests a reachable device did not answer within the real-time cap. */
+  unanswered?: number;
+  /** Copies of a message already in the wire log (MQTT QoS 1 redeliveries after a cut link, repeated identical announcements). */
+  wireCopies?: number;
+  note?: string;
 }
 
 export type MarkerKind = 'preference' | 'outage' | 'device' | 'policy' | 'rights' | 'hostile' | 'clock';
@@ -48,7 +63,7 @@ export function buildReport(
     totals: {
       accepted: evidence.accepted.length,
       delivered: evidence.delivered.length,
-      wireMessages: evidence.wire.length,
+      wireMessages: evidence.wire.length, // distinct messages: a redelivered copy is counted in runtime.wireCopies
       wireBytes: evidence.wire.reduce((n, m) => n + m.payload.length, 0),
       hostileSent: evidence.hostile.length,
       hostileRejected: evidence.hostile.filter((h) => h.rejected).length,

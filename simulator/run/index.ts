@@ -46,7 +46,7 @@ export interface RunResult {
   verdicts: Verdict[];
   report: SimulationReport;
   devices: DeviceOutcome[];
-  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number; unanswered: number; phases: Record<string, number> };
+  runtime: { wallMs: number; readings: number; stalls: number; recordErrors: number; unanswered: number; wireCopies: number; phases: Record<string, number> };
 }
 
 const MINUTE = 60_000;
@@ -69,10 +69,13 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
     const wallMs = Math.round(performance.now() - wallStart);
     const deviceReports: Record<string, string> = {};
     for (const o of outcomes) if (o.page !== undefined) deviceReports[o.id] = o.page;
-    const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors, unanswered: world.stats.unanswered };
+    const runtime = { wallMs, readings: world.stats.readings, stalls: world.stats.stalls + world.network.traffic.stalls, recordErrors: world.stats.recordErrors, unanswered: world.stats.unanswered, wireCopies: world.stats.wireCopies };
     const report = world.phases.timeSync('report', () => buildReport(world.evidence, verdicts, {
       deviceReports,
-      runtime: { wallMs, readingsPerSecond: Math.round(world.stats.readings / Math.max(0.001, wallMs / 1000)), note: `broker ${broker.label}; ${runtime.stalls} network stalls` },
+      runtime: {
+        wallMs, readingsPerSecond: Math.round(world.stats.readings / Math.max(0.001, wallMs / 1000)),
+        stalls: runtime.stalls, unanswered: runtime.unanswered, wireCopies: runtime.wireCopies, note: `broker ${broker.label}`,
+      },
     }));
     return { evidence: world.evidence, verdicts, report, devices: outcomes, runtime: { ...runtime, phases: world.phases.totals() } };
   } finally {

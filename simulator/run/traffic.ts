@@ -1,19 +1,53 @@
+import { createHash } from 'node:crypto';
 import type { PublishOptions, Transport, TransportFactory, TransportMessage, TransportOptions } from '../../agent/ports/transport.js';
 import type { NodeMqttTransport } from '../../agent/adapters/node/index.js';
 
 const TELEMETRY = /^ta\/v1\/[^/]+\/telemetry$/;
+const PROJECT = /^ta\/v1\//;
+
+/** Which message this is: topic and payload digest (envelopes carry a fresh nonce, so each publish is distinct). */
+export function messageKey(topic: string, payload: Uint8Array): string {
+  return `${topic}\u0000${createHash('sha256').update(payload).digest('base64')}`;
+}
+
+/**
+ * Messages a receiver still owes: per message, publishes acknowledged minus copies received. Counted per message,
+ * not in total: an MQTT QoS 1 redelivery (a copy whose PUBACK was lost when a link was cut: real timing decides
+ * whether that happens) must not stand in for a different message that has not arrived yet.
+ */
+class Owed {
+  private readonly balance = new Map<string, number>();
+  /** Messages with at least one acknowledged publish not yet received. */
+  outstanding = 0;
+
+  published(key: string): void {
+    this.move(key, 1);
+  }
+
+  received(key: string): void {
+    this.move(key, -1);
+  }
+
+  private move(key: string, by: number): void {
+    const before = this.balance.get(key) ?? 0;
+    const after = before + by;
+    if (before > 0) this.outstanding--;
+    if (after > 0) this.outstanding++;
+    if (after === 0) this.balance.delete(key);
+    else this.balance.set(key, after);
+  }
+}
 
 /**
  * Counts what crosses the real network so the run loop can hold virtual time still until it has settled: every
- * publish acknowledged by the broker and every telemetry envelope seen by the collector and the raw subscriber.
- * This is what makes a run repeatable: a reading's receipt time is the virtual instant it was sent, whatever the
- * real network latency was.
+ * publish acknowledged by the broker, every telemetry envelope seen by the collector and every project message seen
+ * by the raw subscriber. This is what makes a run repeatable: a message's receipt time is the virtual instant it was
+ * sent, whatever the real network latency was.
  */
 export class Traffic {
   inFlight = 0;
-  telemetryAcked = 0;
-  collectorTelemetry = 0;
-  wireTelemetry = 0;
+  private readonly collector = new Owed();
+  private readonly wire = new Owed();
   /** Waits that gave up (the network did not settle within the real-time cap); reported, never hidden. */
   stalls = 0;
 
@@ -22,21 +56,24 @@ export class Traffic {
     return (options) => new CountedTransport(factory(options), this);
   }
 
-  onPublished(topic: string): void {
-    if (TELEMETRY.test(topic)) this.telemetryAcked++;
+  onPublished(topic: string, payload: Uint8Array): void {
+    if (!PROJECT.test(topic)) return;
+    const key = messageKey(topic, payload);
+    this.wire.published(key);
+    if (TELEMETRY.test(topic)) this.collector.published(key);
   }
 
-  /** True when nothing is in flight and every acknowledged envelope reached the collector and the wire log. */
+  /** True when nothing is in flight and every acknowledged message reached the collector and the wire log. */
   quiet(): boolean {
-    return this.inFlight === 0 && this.collectorTelemetry >= this.telemetryAcked && this.wireTelemetry >= this.telemetryAcked;
+    return this.inFlight === 0 && this.collector.outstanding === 0 && this.wire.outstanding === 0;
   }
 
   countCollector(message: TransportMessage): void {
-    if (TELEMETRY.test(message.topic)) this.collectorTelemetry++;
+    if (TELEMETRY.test(message.topic)) this.collector.received(messageKey(message.topic, message.payload));
   }
 
-  countWire(message: TransportMessage): void {
-    if (TELEMETRY.test(message.topic)) this.wireTelemetry++;
+  countWire(message: TransportMessage, key = messageKey(message.topic, message.payload)): void {
+    if (PROJECT.test(message.topic)) this.wire.received(key);
   }
 }
 
@@ -57,7 +94,7 @@ export class CountedTransport implements Transport {
     this.traffic.inFlight++;
     try {
       await this.inner.publish(topic, payload, options);
-      this.traffic.onPublished(topic);
+      this.traffic.onPublished(topic, payload);
     } finally {
       this.traffic.inFlight--;
     }

@@ -10,7 +10,7 @@ import { recordKey, type Evidence, type StoreSnapshot } from '../verdicts/eviden
 import { SimDevice } from './device.js';
 import { Network, quietLogger, type BrokerHandle } from './infra.js';
 import { SimOwner } from './owner.js';
-import { nextMacrotask, waitUntil } from './traffic.js';
+import { messageKey, nextMacrotask, waitUntil } from './traffic.js';
 import { Phases } from './phases.js';
 import nacl from 'tweetnacl';
 
@@ -53,7 +53,9 @@ export class World {
   readonly lastRequest = new Map<string, Uint8Array>();
   readonly delivered = new Set<string>();
   readonly rng: () => number;
-  readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0 };
+  readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0, wireCopies: 0 };
+  /** Keys of the messages already in the wire log. */
+  private readonly wireSeen = new Set<string>();
   readonly phases = new Phases();
   /** Devices whose timers fired at the current instant since the network last settled (see afterTimer). */
   private readonly firedNow = new Set<string>();
@@ -75,7 +77,15 @@ export class World {
     const factory = await this.network.factory(undefined);
     this.wireTransport = factory({ clientId: `sim-wire-${this.scenario.seed}`, cleanSession: false });
     this.wireTransport.onMessage((message) => {
-      this.network.traffic.countWire(message);
+      const key = messageKey(message.topic, message.payload);
+      this.network.traffic.countWire(message, key);
+      // One entry per distinct message: whether a QoS 1 copy is redelivered after a cut depends on real timing
+      // (did the PUBACK cross before the socket died?), so copies are only counted, in the runtime section.
+      if (this.wireSeen.has(key)) {
+        this.stats.wireCopies++;
+        return;
+      }
+      this.wireSeen.add(key);
       this.evidence.wire.push({ topic: message.topic, payload: message.payload, at: this.time.now() });
       const match = /^ta\/v1\/([^/]+)\/cmd\/req$/.exec(message.topic);
       if (match?.[1] !== undefined && !this.hostileInFlight) this.lastRequest.set(match[1], message.payload);
