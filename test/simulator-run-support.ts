@@ -22,14 +22,18 @@ export function failed(verdicts: readonly Verdict[]): string[] {
 }
 
 type Collect = (category: string, data: Record<string, unknown>, at: number) => GateOutput[];
+type ForbidsSending = (output: GateOutput, now: number) => string | undefined;
 
 /**
- * A deliberately broken build: the collection gate is bypassed for one category (what a firmware bug that writes
+ * A deliberately broken build: the collection gate (and the send-time gate) is bypassed for one category (what a firmware bug that writes
  * readings straight to the store would do). Everything after the gate is the real pipeline.
  */
 export function bypassGate(agent: Agent, category: string, shape: (data: Record<string, unknown>) => Record<string, unknown>): void {
-  const policy = agent.policy as unknown as { collect: Collect };
+  const policy = agent.policy as unknown as { collect: Collect; forbidsSending: ForbidsSending };
   const real = policy.collect.bind(policy);
+  // The same bug skips the publisher's send-time gate too (otherwise it would purge the raw points before sending).
+  const realForbids = policy.forbidsSending.bind(policy);
+  policy.forbidsSending = (output, now) => (output.category === category ? undefined : realForbids(output, now));
   policy.collect = (c, data, at) => {
     if (c !== category) return real(c, data, at);
     return [{ category: c, at, data: shape(data), expiresAt: at + DAY, transmit: true, essential: false, recipients: ['vendor'] }];
