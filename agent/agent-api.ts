@@ -1,5 +1,6 @@
 import type { AuditTrail, ComplianceReport } from './audit/index.js';
 import type { DeviceIdentity } from './crypto/keys.js';
+import type { RandomSource } from './crypto/random.js';
 import type { PolicyEngine } from './policy/index.js';
 import type { AgentRights } from './rights.js';
 import type { AgentStatus } from './status.js';
@@ -44,4 +45,6 @@ export interface AgentParts {
   audit: AuditTrail;
   policy: PolicyEngine;
   store: Store;
+  /** This agent's own random source (its port, health-checked): every key, nonce and id it draws comes from here. */
+  random: RandomSource;
 }

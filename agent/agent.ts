@@ -194,7 +194,7 @@ class TrustAgent implements Agent {
   private async openOwnerChannel(): Promise<void> {
     this.owner = await OwnerChannel.create({
       deviceId: this.deviceId, deviceType: this.cfg.deviceType, identity: () => this.parts.identity,
-      actions: this.rights, clock: this.ports.clock, storage: this.ports.storage, logger: this.ports.logger,
+      actions: this.rights, clock: this.ports.clock, storage: this.ports.storage, logger: this.ports.logger, random: this.parts.random,
     });
     // Before the first connect, so requests the broker kept for this session while offline are not missed.
     await this.owner.attach(this.transport);
@@ -249,6 +249,7 @@ class TrustAgent implements Agent {
   private newPublisher(): Publisher {
     const sealer = new Sealer({
       identity: this.parts.identity, deviceId: this.deviceId, recipientPublicKey: this.cfg.recipientPublicKey, sessionId: this.parts.sessionId,
+      random: this.parts.random,
     });
     return new Publisher({
       topic: topics.telemetry(this.deviceId), queue: this.parts.store, transport: this.transport,
@@ -280,8 +281,8 @@ class TrustAgent implements Agent {
     await this.publisher.stop(); // its in-flight drain still reads the old store
     await this.parts.store.close();
     for (const name of await this.ports.storage.list('store')) await this.ports.storage.remove(name);
-    const sessionId = newSessionId();
-    return { store: await openStore(this.cfg, this.ports, identity, toHex(sessionId)), sessionId };
+    const sessionId = newSessionId(this.parts.random);
+    return { store: await openStore(this.cfg, this.ports, identity, toHex(sessionId), this.parts.random), sessionId };
   }
 
   /**

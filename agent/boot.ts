@@ -5,7 +5,7 @@ import { concatBytes } from './codec/bytes.js';
 import { utf8Encode } from './codec/utf8.js';
 import type { ResolvedConfig } from './config.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
-import { checkedRandom, wireRandom, type EntropyFault } from './crypto/random.js';
+import { checkedRandom, type EntropyFault, type RandomSource } from './crypto/random.js';
 import { TrustError } from './errors.js';
 import { createPolicyEngine, type PolicyEngine } from './policy/engine.js';
 import { loadRegistry } from './policy/registry.js';
@@ -26,22 +26,28 @@ export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<Agen
   if (registry.deviceType !== cfg.deviceType) {
     throw new TrustError('INVALID_CONFIG', `config.registry is for '${registry.deviceType}', not config.deviceType '${cfg.deviceType}'`);
   }
-  // Probe before wiring: a host without entropy is refused before anything is written, and nacl keeps its old source.
+  // A host without entropy is refused before anything is written. The agent never touches tweetnacl's process-wide
+  // PRNG: every random byte it uses comes from this source, over its own port (docs/storage.md, "Entropy").
   await checkEntropy(ports);
-  wireRandom(ports.random);
-  const { identity, created } = await loadOrCreateIdentity(ports.storage);
-  const sessionId = newSessionId();
+  const sink: { audit?: AuditTrail } = {};
+  const random = checkedRandom(ports.random, (fault, when) => {
+    ports.logger.error('entropy.failed', { reason: fault, source: when });
+    void sink.audit?.record('entropy.failed', { reason: fault, source: when }).catch(() => undefined);
+  });
+  const { identity, created } = await loadOrCreateIdentity(ports.storage, random);
+  const sessionId = newSessionId(random);
   const audit = await createAuditTrail({
     storage: ports.storage, clock: ports.clock, signSecretKey: identity.signSecretKey, signPublicKey: identity.signPublicKey,
   });
+  sink.audit = audit;
   if (created) {
     await audit.record('key.generated', { keyId: toHex(identity.boxKeyId), purpose: 'telemetry-box' });
     await audit.record('key.generated', { keyId: toHex(identity.signKeyId), purpose: 'device-sign' });
   }
-  const policy = await createPolicyEngine({ registry, storage: ports.storage, clock: ports.clock, logger: ports.logger });
-  const store = await openStore(cfg, ports, identity, toHex(sessionId));
+  const policy = await createPolicyEngine({ registry, storage: ports.storage, clock: ports.clock, logger: ports.logger, random });
+  const store = await openStore(cfg, ports, identity, toHex(sessionId), random);
   await applyStartupPolicy(policy, store, audit);
-  return { identity, sessionId, audit, policy, store };
+  return { identity, sessionId, audit, policy, store, random };
 }
 
 export function storeMasterKey(identity: DeviceIdentity): Uint8Array {
@@ -49,8 +55,9 @@ export function storeMasterKey(identity: DeviceIdentity): Uint8Array {
   return nacl.hash(concatBytes([utf8Encode('iot-trust-agent/store-master/v1'), identity.boxSecretKey])).slice(0, 32);
 }
 
-export function openStore(cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string): Promise<Store> {
+export function openStore(cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string, random: RandomSource): Promise<Store> {
   return createStore({
+    random,
     storage: ports.storage, clock: ports.clock, logger: ports.logger, scheduler: ports.scheduler,
     masterKey: storeMasterKey(identity), sessionId: sessionHex,
     durability: { mode: cfg.durability, groupCommitMs: cfg.groupCommitMs },

@@ -145,7 +145,7 @@ export class AgentRights implements OwnerActions {
     const records = await store.exportRecords();
     const body = { v: 1, deviceId: this.deps.cfg.deviceId, exportedAt: this.deps.ports.clock.now(), records };
     await this.receipt('export', { records: records.length });
-    return sealForOwner(encodeCbor(body), ownerBoxPublicKey);
+    return sealForOwner(encodeCbor(body), ownerBoxPublicKey, this.deps.parts().random);
   }
 
   /** Erase, rotate every device key, reset preferences: the next owner inherits nothing. */
@@ -154,7 +154,7 @@ export class AgentRights implements OwnerActions {
     this.deps.purging();
     const reports = await parts.store.eraseAll();
     await this.auditPurges(reports);
-    const identity = generateIdentity();
+    const identity = generateIdentity(parts.random);
     await saveIdentity(this.deps.ports.storage, identity);
     await parts.audit.rotateKey(identity.signSecretKey, identity.signPublicKey);
     const { store, sessionId } = await this.deps.reopenStore(identity);

@@ -1,6 +1,8 @@
 import nacl from 'tweetnacl';
 import { equalBytes, toHex } from '../agent/crypto/keys.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
+import { checkedRandom, hostRandom, type RandomSource } from '../agent/crypto/random.js';
+import type { RandomPort } from '../agent/ports/random.js';
 import { TrustError, type TrustErrorCode } from '../agent/errors.js';
 import { decodePairingPayload, sealPairingRequest, type PairingPayload } from '../agent/owner/pairing.js';
 import type { AcceptedReply, Receipt, RejectedReply, StateReport } from '../agent/owner/replies.js';
@@ -32,6 +34,11 @@ export interface CompanionOptions {
   timeoutMs?: number;
   /** Request lifetime: how long a queued request stays valid for an offline device (default 10 min). */
   requestLifetimeMs?: number;
+  /**
+   * Where request nonces, client tokens and pairing keys come from (checked like an agent's port). Default: the host's
+   * Web Crypto (wired into tweetnacl if it has no source yet); NO_ENTROPY when there is none.
+   */
+  random?: RandomPort;
 }
 
 export interface PairingResult {
@@ -71,7 +78,10 @@ export class Companion {
   private readonly clock: ClockPort;
   private readonly scheduler: SchedulerPort;
 
-  private constructor(private readonly options: CompanionOptions, private readonly transport: Transport, private readonly ownsTransport: boolean) {
+  private constructor(
+    private readonly options: CompanionOptions, private readonly transport: Transport, private readonly ownsTransport: boolean,
+    private readonly random: RandomSource,
+  ) {
     this.devicePublicKeysValue = options.devicePublicKeys;
     this.clock = options.clock ?? hostClock();
     this.scheduler = options.scheduler ?? hostScheduler();
@@ -80,12 +90,13 @@ export class Companion {
   static async create(options: CompanionOptions): Promise<Companion> {
     assertDeviceId(options.deviceId);
     if (options.devicePublicKeys !== undefined) assertStrongX25519(options.devicePublicKeys.boxPublicKey, 'devicePublicKeys.boxPublicKey');
-    ensureRandom();
+    if (options.random === undefined) ensureRandom();
+    const random = options.random === undefined ? hostRandom : checkedRandom(options.random);
     const owns = typeof options.transport === 'function';
     const transport = typeof options.transport === 'function'
-      ? options.transport({ clientId: `ta-companion-${toHex(nacl.randomBytes(6))}`, cleanSession: true })
+      ? options.transport({ clientId: `ta-companion-${toHex(random.bytes(6))}`, cleanSession: true })
       : options.transport;
-    const companion = new Companion(options, transport, owns);
+    const companion = new Companion(options, transport, owns, random);
     transport.onMessage((message) => companion.onMessage(message));
     if (!transport.connected) await transport.connect();
     const id = options.deviceId;
@@ -113,7 +124,7 @@ export class Companion {
     const payload = typeof pairingPayload === 'string' ? decodePairingPayload(pairingPayload) : pairingPayload;
     if (payload.deviceId !== this.options.deviceId) throw new TrustError('WRONG_DEVICE', 'the pairing payload is for another device');
     this.devicePublicKeysValue = { signPublicKey: payload.signPublicKey, boxPublicKey: payload.boxPublicKey };
-    const { bytes, requestId } = sealPairingRequest(payload, this.options.ownerKeys, payload.setupCode, this.clock.now());
+    const { bytes, requestId } = sealPairingRequest(payload, this.options.ownerKeys, payload.setupCode, this.clock.now(), this.random);
     const replyBytes = await this.waitFor<Uint8Array>(options.timeoutMs, 'pairing reply', (resolve) => {
       this.pairWaiters.set(toHex(requestId), resolve);
       return () => this.pairWaiters.delete(toHex(requestId));
@@ -147,7 +158,7 @@ export class Companion {
   /** Erase one person's data on a shared device (e.g. a household member's lock events). */
   eraseUser(userId: string, options: RequestOptions = {}): Promise<AcceptedReply> {
     // Sealed to the device (anonymous box, as exports are sealed to the owner): the broker must not learn who it is.
-    const sealedUserId = sealForOwner(utf8Encode(userId), this.requireDeviceKeys().boxPublicKey);
+    const sealedUserId = sealForOwner(utf8Encode(userId), this.requireDeviceKeys().boxPublicKey, this.random);
     return this.request('erase-user', { desired: { sealedUserId } }, options);
   }
 
@@ -221,12 +232,12 @@ export class Companion {
   /** Sign and publish one request; resolves with the verified accepted reply or throws the rejection code. */
   async request(kind: RequestKind, fields: { desired?: unknown; category?: string }, options: RequestOptions = {}): Promise<AcceptedReply> {
     this.requireDeviceKeys();
-    const clientToken = toHex(nacl.randomBytes(12));
+    const clientToken = toHex(this.random.bytes(12));
     const issuedAt = this.clock.now();
     const bytes = signRequest({
       deviceId: this.options.deviceId, clientToken, issuedAt, expiresAt: issuedAt + (this.options.requestLifetimeMs ?? 600_000), kind,
       ...fields, ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
-    }, this.options.ownerKeys.signSecretKey);
+    }, this.options.ownerKeys.signSecretKey, this.random);
     return this.waitFor<AcceptedReply>(options.timeoutMs, `${kind} reply`, (resolve, reject) => {
       this.pending.set(clientToken, { resolve, reject });
       return () => this.pending.delete(clientToken);

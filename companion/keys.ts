@@ -3,6 +3,8 @@ import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
 import { TrustError } from '../agent/errors.js';
 import { ensureRandom } from './host.js';
+import { boxKeyPair, checkedRandom, hostRandom, signKeyPair } from '../agent/crypto/random.js';
+import type { RandomPort } from '../agent/ports/random.js';
 
 /** The owner's two key pairs: Ed25519 signs requests, X25519 receives sealed exports. */
 export interface OwnerKeys {
@@ -20,10 +22,12 @@ export interface KnownDevice {
   boxPublicKey: Uint8Array;
 }
 
-export function generateOwnerKeys(): OwnerKeys {
-  ensureRandom();
-  const sign = nacl.sign.keyPair();
-  const box = nacl.box.keyPair();
+/** New owner keys from `random` (checked and probed), or from the host's Web Crypto when none is given. */
+export function generateOwnerKeys(random?: RandomPort): OwnerKeys {
+  if (random === undefined) ensureRandom();
+  const source = random === undefined ? hostRandom : checkedRandom(random);
+  const sign = signKeyPair(source);
+  const box = boxKeyPair(source);
   return ownerKeysFrom(sign.secretKey, box.secretKey);
 }
 

@@ -66,4 +66,23 @@ describe('entropy health check', () => {
     const failures = again.audit.entries().filter((e) => e.type === 'entropy.failed');
     expect(failures.map((e) => e.details)).toEqual([{ reason: 'all-zero', source: 'start' }]);
   });
+
+  it('a port that dies while running: the next key generation is NO_ENTROPY, audited, and nothing is stored', async () => {
+    const inner = seededRandom('dies');
+    let dead = false;
+    const port: RandomPort = { bytes: (n) => (dead ? new Uint8Array(n) : inner.bytes(n)) };
+    const agent = await createAgent({ deviceId: 'dies', deviceType: 'thermostat', recipientPublicKey, registry: registryFor('thermostat') }, ports(port, memoryStorage()));
+    await agent.start();
+    try {
+      dead = true;
+      await expect(agent.record('climate', { temperatureC: 20, humidityPct: 40 })).rejects.toMatchObject({ code: 'NO_ENTROPY' });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(agent.audit.entries().filter((e) => e.type === 'entropy.failed').map((e) => e.details)).toEqual([{ reason: 'all-zero', source: 'key' }]);
+      expect(agent.store.stats().records).toBe(0);
+      dead = false;
+      expect(await agent.record('climate', { temperatureC: 20, humidityPct: 40 })).toMatchObject({ stored: 1 });
+    } finally {
+      await agent.stop();
+    }
+  });
 });

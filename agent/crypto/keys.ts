@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { boxKeyPair, hostRandom, signKeyPair, type RandomSource } from './random.js';
 import { encodeCbor, decodeCbor, asRecord, fieldBytes } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import type { StoragePort } from '../ports/storage.js';
@@ -44,9 +45,10 @@ export interface DeviceIdentity {
 
 export const IDENTITY_FILE = 'identity.key';
 
-export function generateIdentity(): DeviceIdentity {
-  const box = nacl.box.keyPair();
-  const sign = nacl.sign.keyPair();
+/** New device keys from `random` (probed first: a dead or stuck source is NO_ENTROPY, never a weak identity). */
+export function generateIdentity(random: RandomSource = hostRandom): DeviceIdentity {
+  const box = boxKeyPair(random);
+  const sign = signKeyPair(random);
   return identityFrom(box.secretKey, sign.secretKey);
 }
 
@@ -68,10 +70,10 @@ function identityFrom(boxSecretKey: Uint8Array, signSecretKey: Uint8Array): Devi
  * caller can audit key generation. A corrupt identity file is an error, never silently replaced: replacing it
  * would orphan the owner pairing and every sealed record.
  */
-export async function loadOrCreateIdentity(storage: StoragePort): Promise<{ identity: DeviceIdentity; created: boolean }> {
+export async function loadOrCreateIdentity(storage: StoragePort, random: RandomSource = hostRandom): Promise<{ identity: DeviceIdentity; created: boolean }> {
   const stored = await storage.read(IDENTITY_FILE);
   if (stored !== undefined) return { identity: decodeIdentity(stored), created: false };
-  const identity = generateIdentity();
+  const identity = generateIdentity(random);
   await saveIdentity(storage, identity);
   return { identity, created: true };
 }

@@ -1,3 +1,4 @@
+import type { RandomSource } from '../crypto/random.js';
 import type { DeviceIdentity } from '../crypto/keys.js';
 import { TrustError, type TrustErrorCode } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
@@ -30,6 +31,8 @@ export interface OwnerChannelOptions {
   maxReplyBytes?: number;
   /** Wrong setup codes before the pairing window closes. */
   maxPairingAttempts?: number;
+  /** Source of setup codes; the agent passes its own. Default: the host source. */
+  random?: RandomSource;
 }
 
 export interface OwnerChannelCounters {
@@ -66,7 +69,7 @@ export class OwnerChannel {
     this.maxReplyBytes = options.maxReplyBytes ?? 192 * 1024; // under the 256 KiB a default Node transport accepts
     this.pairing = new PairingHandler({
       ...options, owners, publish: (topic, payload) => this.publish(topic, payload, false), publishState: () => this.publishState(),
-    }, options.maxPairingAttempts ?? 5);
+    }, options.maxPairingAttempts ?? 5, options.random);
   }
 
   /** Loads the owner and the nonce cache; throws CORRUPT rather than forgetting an owner. */

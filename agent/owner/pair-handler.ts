@@ -1,3 +1,4 @@
+import type { RandomSource } from '../crypto/random.js';
 import { toHex, type DeviceIdentity } from '../crypto/keys.js';
 import { TrustError, type TrustErrorCode } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
@@ -31,8 +32,8 @@ export class PairingHandler {
   private readonly limiter = new FailureLimiter({ freeFailures: 2, baseDelayMs: 1_000, maxDelayMs: 30_000, maxSources: 1 });
   dropped = 0;
 
-  constructor(private readonly context: PairingContext, maxWrongAttempts: number) {
-    this.window = new PairingWindow(maxWrongAttempts);
+  constructor(private readonly context: PairingContext, maxWrongAttempts: number, random?: RandomSource) {
+    this.window = new PairingWindow(maxWrongAttempts, random);
   }
 
   open(durationMs: number): { payload: string; setupCode: string; expiresInMs: number } {

@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString, fieldUint, type DecodeLimits } from '../codec/cbor.js';
 import { equalBytes } from '../crypto/keys.js';
+import { boxKeyPair, hostRandom, type RandomSource } from '../crypto/random.js';
 import { parseSignedDocument, signDocument, verifyDocument } from '../crypto/sign.js';
 import { assertStrongX25519 } from '../crypto/weak-keys.js';
 import { TrustError } from '../errors.js';
@@ -22,8 +23,8 @@ export const SETUP_CODE_LENGTH = 8;
 const PAIRING_LIMITS: DecodeLimits = { maxBytes: 2048, maxDepth: 3 };
 
 /** 8 base32 characters = exactly 40 random bits from 5 bytes, so no modulo bias. */
-export function generateSetupCode(): string {
-  const bytes = nacl.randomBytes(5);
+export function generateSetupCode(random: RandomSource = hostRandom): string {
+  const bytes = random.bytes(5);
   let bits = 0;
   for (const byte of bytes) bits = bits * 256 + byte;
   let code = '';
@@ -79,14 +80,15 @@ export function sealPairingRequest(
   owner: { signSecretKey: Uint8Array; boxPublicKey: Uint8Array },
   setupCode: string,
   issuedAt: number,
+  random: RandomSource = hostRandom,
 ): { bytes: Uint8Array; requestId: Uint8Array } {
-  const requestId = nacl.randomBytes(16);
+  const requestId = random.bytes(16);
   const inner = signDocument(
     { v: 1, d: device.deviceId, c: setupCode, sp: owner.signSecretKey.subarray(32), bp: owner.boxPublicKey, r: requestId, t: issuedAt },
     owner.signSecretKey,
   );
-  const ephemeral = nacl.box.keyPair();
-  const nonce = nacl.randomBytes(nacl.box.nonceLength);
+  const ephemeral = boxKeyPair(random);
+  const nonce = random.bytes(nacl.box.nonceLength);
   const sealed = nacl.box(inner, nonce, device.boxPublicKey, ephemeral.secretKey);
   return { bytes: encodeCbor({ v: 1, e: ephemeral.publicKey, n: nonce, c: sealed }), requestId };
 }
@@ -135,10 +137,10 @@ export class PairingWindow {
   private closesAt = 0;
   private wrongAttempts = 0;
 
-  constructor(private readonly maxWrongAttempts: number) {}
+  constructor(private readonly maxWrongAttempts: number, private readonly random: RandomSource = hostRandom) {}
 
   open(durationMs: number, nowMonotonic: number): string {
-    this.code = generateSetupCode();
+    this.code = generateSetupCode(this.random);
     this.closesAt = nowMonotonic + durationMs;
     this.wrongAttempts = 0;
     return this.code;

@@ -1,3 +1,4 @@
+import { hostRandom, type RandomSource } from '../crypto/random.js';
 import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, fieldBytes, fieldString, fieldUint, type DecodeLimits } from '../codec/cbor.js';
 import { equalBytes, keyId } from '../crypto/keys.js';
@@ -45,14 +46,14 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxRequestBytes: 8 * 1024
 const BODY_LIMITS = (max: number): DecodeLimits => ({ maxBytes: max, maxDepth: 8 });
 
 /** Companion side: sign a request with the owner key. The body names the signer key id too, so it cannot be swapped. */
-export function signRequest(fields: RequestFields, ownerSignSecretKey: Uint8Array): Uint8Array {
+export function signRequest(fields: RequestFields, ownerSignSecretKey: Uint8Array, random: RandomSource = hostRandom): Uint8Array {
   const body: Record<string, unknown> = {
     v: 1,
     deviceId: fields.deviceId,
     clientToken: fields.clientToken,
     issuedAt: fields.issuedAt,
     expiresAt: fields.expiresAt,
-    nonce: fields.nonce ?? nacl.randomBytes(NONCE_LENGTH),
+    nonce: fields.nonce ?? random.bytes(NONCE_LENGTH),
     keyId: keyId(ownerSignSecretKey.subarray(32)),
     kind: fields.kind,
   };

@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
+import { boxKeyPair, hostRandom, type RandomSource } from '../crypto/random.js';
 import { assertStrongX25519 } from '../crypto/weak-keys.js';
 
 /**
@@ -9,10 +10,10 @@ import { assertStrongX25519 } from '../crypto/weak-keys.js';
  */
 export const SEAL_ALGORITHM = 'x25519-xsalsa20-poly1305';
 
-export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Array): Uint8Array {
+export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Array, random: RandomSource = hostRandom): Uint8Array {
   assertStrongX25519(ownerBoxPublicKey, 'ownerBoxPublicKey');
-  const ephemeral = nacl.box.keyPair();
-  const nonce = nacl.randomBytes(nacl.box.nonceLength);
+  const ephemeral = boxKeyPair(random);
+  const nonce = random.bytes(nacl.box.nonceLength);
   const c = nacl.box(plaintext, nonce, ownerBoxPublicKey, ephemeral.secretKey);
   return encodeCbor({ v: 1, alg: SEAL_ALGORITHM, e: ephemeral.publicKey, n: nonce, c });
 }

@@ -1,3 +1,4 @@
+import type { RandomSource } from '../crypto/random.js';
 import { isTrustError, TrustError } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { LoggerPort } from '../ports/logger.js';
@@ -23,6 +24,8 @@ export interface PolicyEngineOptions {
   storage: StoragePort;
   clock: ClockPort;
   logger: LoggerPort;
+  /** Source of the pseudonym secret; the agent passes its own. Default: the host source. */
+  random?: RandomSource;
   /** Protection statements for the manifest; defaults describe this agent's envelope and store. */
   protection?: ManifestProtection;
 }
@@ -87,7 +90,7 @@ export interface PolicyEngine {
 
 export async function createPolicyEngine(options: PolicyEngineOptions): Promise<PolicyEngine> {
   const registry = loadRegistry(options.registry);
-  const { secret } = await loadOrCreatePseudonymSecret(options.storage);
+  const { secret } = await loadOrCreatePseudonymSecret(options.storage, options.random);
   const stored = await loadPreferences(options.storage);
   const engine = new Engine(options, registry, new Pseudonymiser(secret));
   await engine.start(stored);
@@ -216,7 +219,7 @@ class Engine implements PolicyEngine {
 
   rotatePseudonymSecret(): Promise<void> {
     return this.serial(async () => {
-      this.pseudonymiser = new Pseudonymiser(await rotatePseudonymSecret(this.options.storage));
+      this.pseudonymiser = new Pseudonymiser(await rotatePseudonymSecret(this.options.storage, this.options.random));
       const names = this.current.categories.map((c) => c.name);
       this.gate.setPlans(this.compile(this.current, this.state), names);
     });

@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { hostRandom, keyMaterial, type RandomSource } from '../crypto/random.js';
 import { utf8Encode } from '../codec/utf8.js';
 import { TrustError } from '../errors.js';
 import { toHex } from '../crypto/keys.js';
@@ -67,17 +68,17 @@ export class Pseudonymiser {
   }
 }
 
-/** Read the device's pseudonym secret, or create it once (random port must be wired: see crypto/random.ts). */
-export async function loadOrCreatePseudonymSecret(storage: StoragePort): Promise<{ secret: Uint8Array; created: boolean }> {
+/** Read the device's pseudonym secret, or create it once (from the agent's random source). */
+export async function loadOrCreatePseudonymSecret(storage: StoragePort, random: RandomSource = hostRandom): Promise<{ secret: Uint8Array; created: boolean }> {
   const stored = await storage.read(PSEUDONYM_SECRET_FILE);
   if (stored !== undefined && stored.length === SECRET_LENGTH) return { secret: stored.slice(), created: false };
   // A missing or damaged secret is replaced: that only changes future tokens, which rotate anyway.
-  return { secret: await rotatePseudonymSecret(storage), created: true };
+  return { secret: await rotatePseudonymSecret(storage, random), created: true };
 }
 
 /** New secret: all future tokens become unlinkable to past ones (e.g. on ownership transfer). */
-export async function rotatePseudonymSecret(storage: StoragePort): Promise<Uint8Array> {
-  const secret = nacl.randomBytes(SECRET_LENGTH);
+export async function rotatePseudonymSecret(storage: StoragePort, random: RandomSource = hostRandom): Promise<Uint8Array> {
+  const secret = keyMaterial(random, SECRET_LENGTH);
   await storage.writeAtomic(PSEUDONYM_SECRET_FILE, secret);
   return secret;
 }

@@ -37,7 +37,7 @@ export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOut
   if (fresh.length > 0) {
     for (const epoch of fresh) ctx.index.epochs.set(epochKeyOf(epoch.category, epoch.epoch), epoch);
     try {
-      await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+      await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
     } catch (cause) {
       for (const epoch of fresh) ctx.index.epochs.delete(epochKeyOf(epoch.category, epoch.epoch));
       throw new TrustError('STORAGE', 'key file write failed', { cause });
@@ -50,7 +50,7 @@ export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOut
 function epochFor(ctx: StoreContext, category: string, epoch: number, fresh: EpochState[]): EpochState {
   const existing = ctx.index.epochs.get(epochKeyOf(category, epoch)) ?? fresh.find((e) => e.category === category && e.epoch === epoch);
   if (existing !== undefined) return existing;
-  const state: EpochState = { category, epoch, gen: ctx.nextGen++, key: newDataKey(), tag: categoryTag(ctx.secrets, category), parts: [] };
+  const state: EpochState = { category, epoch, gen: ctx.nextGen++, key: newDataKey(ctx.random), tag: categoryTag(ctx.secrets, category), parts: [] };
   fresh.push(state);
   return state;
 }

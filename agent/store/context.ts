@@ -1,4 +1,6 @@
+import type { RandomSource } from '../crypto/random.js';
 import type { LoggerPort } from '../ports/logger.js';
+import type { NoncePool } from './frames.js';
 import type { StoragePort } from '../ports/storage.js';
 import type { GroupCommit } from './commit.js';
 import type { StoreSecrets } from './sealed-files.js';
@@ -35,6 +37,8 @@ export interface Counters {
 
 /** Everything the store's parts share. One object, passed around, so each module stays small. */
 export interface StoreContext {
+  readonly random: RandomSource;
+  readonly nonces: NoncePool;
   readonly storage: StoragePort;
   readonly logger: LoggerPort;
   readonly secrets: StoreSecrets;

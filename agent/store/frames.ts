@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import type { RandomSource } from '../crypto/random.js';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import { crc32, readU32, writeU32 } from './crc32.js';
@@ -30,25 +31,32 @@ export interface RecordBody {
  * random port costs one host call instead of 64; a nonce is public, so holding a few spare ones is harmless.
  */
 const NONCE_BATCH = 64;
-let noncePool: Uint8Array = new Uint8Array(0);
-let nonceAt = 0;
 
-function nextNonce(): Uint8Array {
-  if (nonceAt + nacl.secretbox.nonceLength > noncePool.length) {
-    noncePool = nacl.randomBytes(nacl.secretbox.nonceLength * NONCE_BATCH);
-    nonceAt = 0;
+/** One pool per store, drawn from that store's random source: two agents in a process never share nonces. */
+export class NoncePool {
+  private pool: Uint8Array = new Uint8Array(0);
+  private at = 0;
+
+  constructor(private readonly random: RandomSource) {}
+
+  next(): Uint8Array {
+    const length = nacl.secretbox.nonceLength;
+    if (this.at + length > this.pool.length) {
+      this.pool = this.random.bytes(length * NONCE_BATCH);
+      this.at = 0;
+    }
+    const nonce = this.pool.subarray(this.at, this.at + length);
+    this.at += length;
+    return nonce;
   }
-  const nonce = noncePool.subarray(nonceAt, nonceAt + nacl.secretbox.nonceLength);
-  nonceAt += nacl.secretbox.nonceLength;
-  return nonce;
 }
 
-export function sealFrame(body: RecordBody, key: Uint8Array): Uint8Array {
+export function sealFrame(body: RecordBody, key: Uint8Array, nonces: NoncePool): Uint8Array {
   const plain = encodeCbor({
     o: body.ord, s: body.session, q: body.seq, c: body.category, a: body.at, x: body.expiresAt,
     t: body.transmit, e: body.essential, d: body.data,
   });
-  const nonce = nextNonce();
+  const nonce = nonces.next();
   const box = nacl.secretbox(plain, nonce, key);
   const length = nonce.length + box.length;
   if (length > MAX_SEALED) throw new TrustError('OVERSIZED', `record of ${length} bytes exceeds ${MAX_SEALED}`);

@@ -23,7 +23,7 @@ export async function sweepExpired(ctx: StoreContext, now: number): Promise<Purg
 export async function shredEpochs(ctx: StoreContext, victims: EpochState[], reason: Reason): Promise<PurgeReport[]> {
   for (const epoch of victims) ctx.index.epochs.delete(`${epoch.category}\u0000${epoch.epoch}`);
   try {
-    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
   } catch (cause) {
     // Nothing was shredded: the index must still know these epochs, or their records would linger unpurgeable.
     for (const epoch of victims) ctx.index.epochs.set(`${epoch.category}\u0000${epoch.epoch}`, epoch);

@@ -34,7 +34,7 @@ export async function rewriteCategory(ctx: StoreContext, category: string, rule:
   for (const epoch of oldEpochs) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));
   for (const epoch of fresh.values()) ctx.index.epochs.set(epochKeyOf(category, epoch.epoch), epoch);
   try {
-    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values());
+    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
   } catch (cause) {
     // The swap did not happen: the old keys rule, the staged copies are unkeyed and go.
     for (const epoch of fresh.values()) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));
@@ -76,7 +76,7 @@ async function openSurvivors(ctx: StoreContext, decisions: { entry: Entry; expir
 function epochFor(ctx: StoreContext, fresh: Map<number, EpochState>, category: string, gen: number, epoch: number): EpochState {
   let state = fresh.get(epoch);
   if (state === undefined) {
-    state = { category, epoch, gen, key: newDataKey(), tag: categoryTag(ctx.secrets, category), parts: [] };
+    state = { category, epoch, gen, key: newDataKey(ctx.random), tag: categoryTag(ctx.secrets, category), parts: [] };
     fresh.set(epoch, state);
   }
   return state;

@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { keyMaterial, type RandomSource } from '../crypto/random.js';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { utf8Encode } from '../codec/utf8.js';
 import { toHex } from '../crypto/keys.js';
@@ -41,8 +42,8 @@ export function categoryTag(secrets: StoreSecrets, category: string): string {
   return toHex(nacl.hash(concatBytes([secrets.nameKey, utf8Encode(category)])).subarray(0, 8));
 }
 
-export function sealValue(key: Uint8Array, value: unknown): Uint8Array {
-  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+export function sealValue(key: Uint8Array, value: unknown, random: RandomSource): Uint8Array {
+  const nonce = random.bytes(nacl.secretbox.nonceLength);
   return concatBytes([nonce, nacl.secretbox(encodeCbor(value), nonce, key)]);
 }
 
@@ -81,9 +82,9 @@ function parseKeys(value: unknown): EpochKey[] | undefined {
   return keys;
 }
 
-export async function saveKeyFile(storage: StoragePort, name: string, secrets: StoreSecrets, keys: Iterable<EpochKey>): Promise<void> {
+export async function saveKeyFile(storage: StoragePort, name: string, secrets: StoreSecrets, keys: Iterable<EpochKey>, random: RandomSource): Promise<void> {
   const list = [...keys].map((k) => [k.category, k.epoch, k.gen, k.key]);
-  await storage.writeAtomic(name, sealValue(secrets.keyFileKey, { v: 1, k: list }));
+  await storage.writeAtomic(name, sealValue(secrets.keyFileKey, { v: 1, k: list }, random));
 }
 
 export async function loadHighWater(storage: StoragePort, name: string, secrets: StoreSecrets): Promise<number | undefined> {
@@ -95,12 +96,11 @@ export async function loadHighWater(storage: StoragePort, name: string, secrets:
   return typeof hw === 'number' && Number.isFinite(hw) ? hw : undefined;
 }
 
-export async function saveHighWater(storage: StoragePort, name: string, secrets: StoreSecrets, highWater: number): Promise<void> {
-  await storage.writeAtomic(name, sealValue(secrets.timeFileKey, { v: 1, hw: highWater }));
+export async function saveHighWater(storage: StoragePort, name: string, secrets: StoreSecrets, highWater: number, random: RandomSource): Promise<void> {
+  await storage.writeAtomic(name, sealValue(secrets.timeFileKey, { v: 1, hw: highWater }, random));
 }
 
-export function newDataKey(): Uint8Array {
-  const key = nacl.randomBytes(nacl.secretbox.keyLength);
-  if (key.length !== 32) throw new TrustError('NO_ENTROPY', 'no data key');
-  return key;
+/** A data key is key generation: the source is probed first (NO_ENTROPY on a dead or stuck port). */
+export function newDataKey(random: RandomSource): Uint8Array {
+  return keyMaterial(random, nacl.secretbox.keyLength);
 }

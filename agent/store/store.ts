@@ -1,3 +1,4 @@
+import { hostRandom, type RandomSource } from '../crypto/random.js';
 import { TrustError, assertBytes, assertString } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { LoggerPort } from '../ports/logger.js';
@@ -16,6 +17,7 @@ import { StoreIndex } from './store-index.js';
 import { TrustedClock, type TrustedClockOptions } from './trusted-clock.js';
 import { prepareAppend } from './append.js';
 import { Outbox } from './outbox.js';
+import { NoncePool } from './frames.js';
 
 export interface StoreOptions {
   storage: StoragePort;
@@ -40,6 +42,8 @@ export interface StoreOptions {
   trustedTime?: TrustedClockOptions;
   /** How long quarantined copies without an epoch are kept. Default 7 days. */
   quarantineKeepMs?: number;
+  /** Where data keys and nonces come from. The agent passes its own (checked) port; default: the host source. */
+  random?: RandomSource;
 }
 
 const HOUR = 3_600_000;
@@ -56,7 +60,9 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   const highWater = await loadHighWater(options.storage, names.timeFile, secrets);
   const durability = options.durability ?? { mode: 'group' };
   const mutex = new Mutex();
+  const random = options.random ?? hostRandom;
   const ctx: StoreContext = {
+    random, nonces: new NoncePool(random),
     storage: options.storage, logger: options.logger, secrets, names, epochMs,
     segmentBytes: positive(options.segmentBytes ?? 32 * 1024, 'segmentBytes'),
     quarantineKeepMs: options.quarantineKeepMs ?? 7 * 24 * HOUR,
@@ -290,7 +296,7 @@ class DurableStore implements Store {
     this.ctx.clock.now(); // reading the clock is what moves the mark
     const highWater = this.ctx.clock.highWaterMark;
     if (!force && highWater - this.persistedHighWater < HIGH_WATER_PERSIST_MS) return;
-    await saveHighWater(this.ctx.storage, this.ctx.names.timeFile, this.ctx.secrets, highWater);
+    await saveHighWater(this.ctx.storage, this.ctx.names.timeFile, this.ctx.secrets, highWater, this.ctx.random);
     this.persistedHighWater = highWater;
   }
 

@@ -32,7 +32,7 @@ export async function writeRecords(ctx: StoreContext, records: readonly PendingR
   const batches = new Map<Part, PartBatch>();
   for (const record of records) {
     const batch = batchFor(ctx, record.epoch, batches);
-    const frame = sealFrame(record.body, record.epoch.key);
+    const frame = sealFrame(record.body, record.epoch.key, ctx.nonces);
     const b = record.body;
     batch.entries.push({
       ord: b.ord, session: b.session, seq: b.seq, category: b.category, at: b.at, expiresAt: b.expiresAt,

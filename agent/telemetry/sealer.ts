@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { hostRandom, type RandomSource } from '../crypto/random.js';
 import {
   ENVELOPE_LIMITS,
   envelopeTemplate,
@@ -28,11 +29,13 @@ export interface SealerOptions {
   maxEnvelopeBytes?: number;
   /** First envelope sequence number of the session (default 0). */
   firstSeq?: number;
+  /** Where nonces come from; the agent passes its own source. Default: the host source. */
+  random?: RandomSource;
 }
 
-/** A fresh boot-session id from the wired random port. */
-export function newSessionId(): Uint8Array {
-  return nacl.randomBytes(SESSION_ID_BYTES);
+/** A fresh boot-session id from `random` (the agent passes its own source). */
+export function newSessionId(random: RandomSource = hostRandom): Uint8Array {
+  return random.bytes(SESSION_ID_BYTES);
 }
 
 /**
@@ -58,6 +61,7 @@ export class Sealer {
   /** Constant envelope bytes per stream; rebuilt when the recipient changes. */
   private templates = new Map<string, EnvelopeTemplate>();
   private noncePool: Uint8Array = new Uint8Array(0);
+  private readonly random: RandomSource;
   private nonceOffset = 0;
 
   constructor(options: SealerOptions) {
@@ -67,6 +71,7 @@ export class Sealer {
     this.suite = (options.suites ?? DEFAULT_SUITES).get(options.alg ?? ALG_X25519_XSALSA20_POLY1305);
     assertBytes(options.identity.boxSecretKey, 'identity.boxSecretKey', this.suite.secretKeyLength);
     this.deviceId = options.deviceId;
+    this.random = options.random ?? hostRandom;
     this.sessionId = options.sessionId.slice();
     this.sessionHex = toHex(this.sessionId);
     this.senderKeyId = options.identity.boxKeyId.slice();
@@ -138,7 +143,7 @@ export class Sealer {
   private nextNonce(): Uint8Array {
     const length = this.suite.nonceLength;
     if (this.nonceOffset + length > this.noncePool.length) {
-      this.noncePool = nacl.randomBytes(length * 32);
+      this.noncePool = this.random.bytes(length * 32);
       this.nonceOffset = 0;
     }
     const nonce = this.noncePool.subarray(this.nonceOffset, this.nonceOffset + length);
