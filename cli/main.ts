@@ -8,6 +8,7 @@ Commands:
   companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
                              transfer, audit, report, verify-receipt
   audit <action>             verify an exported audit trail; render a self-assessment or a privacy label
+  keys [collector]           make the collector's key pair for provisioning (files with mode 0600, public key printed)
 
 Run 'trust-agent <command> --help' for the options of a command.
 `;
@@ -21,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('../companion/cli.js')).runCompanionCli(rest);
     case 'audit':
       return (await import('./audit.js')).runAuditCli(rest);
+    case 'keys':
+      return (await import('./keys.js')).runKeysCli(rest);
     case undefined:
     case 'help':
       process.stdout.write(USAGE);

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
+import { runKeysCli } from '../cli/keys.js';
+import { createCollector } from '../collector/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function keys(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runKeysCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+describe('trust-agent keys', () => {
+  it('writes the collector key pair: secret 0600, public printable and printed, a pair that opens what devices seal', async () => {
+    const out = join(dir, 'one');
+    const { code, out: text } = await keys(['collector', '--out', out, '--json']);
+    expect(code).toBe(0);
+    const summary = JSON.parse(text) as Record<string, string>;
+    expect(statSync(join(out, 'collector.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(out, 'collector.pub')).mode & 0o777).toBe(0o644);
+    const secret = fromHex(readFileSync(join(out, 'collector.key'), 'utf8').trim());
+    const pub = readFileSync(join(out, 'collector.pub'), 'utf8').trim();
+    expect(pub).toMatch(/^[0-9a-f]{64}$/);
+    expect(summary['publicKey']).toBe(pub);
+    expect(toHex(nacl.box.keyPair.fromSecretKey(secret).publicKey)).toBe(pub);
+    expect(summary['keyId']).toBe(toHex(keyId(fromHex(pub))));
+    // The collector loads the secret file as it is.
+    expect(toHex(createCollector({ secretKey: secret, now: () => 0 }).publicKey)).toBe(pub);
+  });
+
+  it('never overwrites a key: exit 1, the old files unchanged', async () => {
+    const out = join(dir, 'two');
+    expect((await keys(['--out', out, '--name', 'c1'])).code).toBe(0);
+    const before = readFileSync(join(out, 'c1.key'), 'utf8');
+    const again = await keys(['--out', out, '--name', 'c1']);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('exists');
+    expect(readFileSync(join(out, 'c1.key'), 'utf8')).toBe(before);
+    writeFileSync(join(out, 'c2.pub'), 'x');
+    expect((await keys(['--out', out, '--name', 'c2'])).code).toBe(1);
+    expect(() => statSync(join(out, 'c2.key'))).toThrow();
+  });
+
+  it('refuses unknown kinds and options (exit 2) and documents itself', async () => {
+    expect((await keys(['toaster'])).code).toBe(2);
+    expect((await keys(['--outt', dir])).err).toContain('unknown option --outt (did you mean --out?)');
+    const help = await keys(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('mode 0600');
+  });
+});
