@@ -4,7 +4,7 @@ import { HELP_OPTION, parseCli } from './args.js';
 const USAGE = `trust-agent <command> [options]
 
 Commands:
-  simulate [scenario.json]   run the QA simulator (default: the household scenario on an embedded TLS broker)
+  simulate [scenario]        run the QA simulator: a library scenario by name (--list) or a .json file
   companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
                              transfer, audit, report, verify-receipt
   audit <action>             verify an exported audit trail; render a self-assessment or a privacy label

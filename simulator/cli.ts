@@ -1,142 +1,51 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isTrustError } from '../agent/errors.js';
 import { createProgress } from './progress.js';
 import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, writeJunitXml } from './report/index.js';
-import { formatDuration, parseDuration } from './scenario/duration.js';
-import { loadScenarioFile } from './scenario/loader.js';
+import { formatDuration } from './scenario/duration.js';
+import { describeLibrary, resolveScenario } from './scenario/library.js';
+import { loadScenarioFile, parseScenario } from './scenario/loader.js';
+import { withDuration } from './scenario/override.js';
+import { parseSimulateArgs, simulateUsage, UsageError, type SimulateArgs } from './cli-args.js';
 import type { Scenario } from './scenario/types.js';
 import { renderPreferenceChanges } from './report/changes.js';
 import { runSimulation, type RunResult } from './run/index.js';
-import { HELP_OPTION, parseCli, type OptionSpecs, type ParsedCli } from '../cli/args.js';
 
-export const SIMULATE_USAGE = `trust-agent simulate [scenario.json] [options]
-
-Runs a scenario (default: simulator/scenarios/default.json, a household over 7 virtual days) with a real agent per
-device, a collector and the owners' companion apps on an MQTT broker over TLS, then checks every privacy verdict.
-
-Options:
-  --broker URL        use this broker instead of the embedded one (mqtts://host:port); needs --ca
-  --ca FILE           PEM of the CA that signed the broker certificate
-  --seed N            override the scenario seed (same seed, same readings, same verdicts, same report)
-  --duration D        override the scenario duration (e.g. 12h, 2d); events after it are dropped
-  --out DIR           where reports go (default: reports/<scenario-name>/)
-  --speed MODE        virtual (default: days in seconds) or realtime (virtual time follows the wall clock, 1x)
-  --step D            virtual time per loop step (default 5m; 15m for runs longer than 7 days)
-  --quiet             no progress bar, no event lines
-  --json              print the JSON report on standard output instead of the summary
-  -h, --help          this text
-
-Writes report.json, junit.xml, index.html and devices/<id>/ (compliance self-assessment, exported audit trail and
-its verification) into the output directory.
-Exit status: 0 every verdict passed, 1 a verdict failed (or the run could not complete), 2 usage error.
-`;
-
-interface Args {
-  scenario?: string;
-  broker?: string;
-  ca?: string;
-  seed?: number;
-  duration?: number;
-  out?: string;
-  speed?: 'virtual' | 'realtime';
-  stepMs?: number;
-  quiet: boolean;
-  json: boolean;
-  help: boolean;
-}
-
-class UsageError extends Error {}
-
-const SIMULATE_OPTIONS = {
-  broker: { type: 'string' }, ca: { type: 'string' }, seed: { type: 'string' }, duration: { type: 'string' },
-  out: { type: 'string' }, speed: { type: 'string' }, step: { type: 'string' }, quiet: { type: 'boolean' },
-  json: { type: 'boolean' }, ...HELP_OPTION,
-} as const satisfies OptionSpecs;
-
-function parseArgs(argv: string[]): Args {
-  let parsed: ParsedCli<typeof SIMULATE_OPTIONS>;
-  try {
-    parsed = parseCli(argv, SIMULATE_OPTIONS, { maxPositionals: 1 });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.replace(/^unexpected argument/, 'only one scenario file; unexpected argument') : String(error));
-  }
-  const v = parsed.values;
-  const args: Args = { quiet: v.quiet === true, json: v.json === true, help: v.help === true };
-  if (parsed.positionals[0] !== undefined) args.scenario = parsed.positionals[0];
-  if (v.broker !== undefined) args.broker = v.broker;
-  if (v.ca !== undefined) args.ca = v.ca;
-  if (v.out !== undefined) args.out = v.out;
-  if (v.seed !== undefined) args.seed = seed(v.seed);
-  if (v.duration !== undefined) args.duration = duration(v.duration, '--duration');
-  if (v.step !== undefined) args.stepMs = duration(v.step, '--step');
-  if (v.speed !== undefined) {
-    if (v.speed !== 'virtual' && v.speed !== 'realtime') throw new UsageError('--speed must be virtual or realtime');
-    args.speed = v.speed;
-  }
-  if (args.broker !== undefined && args.ca === undefined) throw new UsageError('--broker needs --ca (the broker is verified over TLS)');
-  if (args.ca !== undefined && args.broker === undefined) throw new UsageError('--ca only makes sense with --broker');
-  return args;
-}
-
-function seed(text: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError('--seed must be an integer from 0 to 4294967295');
-  return n;
-}
-
-function duration(text: string, flag: string): number {
-  try {
-    const ms = parseDuration(text);
-    if (ms > 0) return ms;
-  } catch {
-    // reported below
-  }
-  throw new UsageError(`${flag} must be a duration such as 90s, 2h30m or 7d`);
-}
-
-/** The shipped default scenario, found above the sources or the bundle's chunk (dist/cli/*.js in the package). */
-function defaultScenarioPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '..'), resolve(here, '..', '..')].map((root) => resolve(root, 'simulator', 'scenarios', 'default.json'));
-  return candidates.find((path) => existsSync(path)) ?? (candidates[0] as string);
-}
-
-function applyOverrides(scenario: Scenario, args: Args): Scenario {
-  let s = scenario;
-  if (args.seed !== undefined) s = { ...s, seed: args.seed, devices: s.devices };
-  if (args.duration !== undefined) {
-    const endMs = s.startMs + args.duration;
-    s = { ...s, durationMs: args.duration, endMs, events: s.events.filter((e) => e.atMs < endMs) };
-  }
-  if (args.broker !== undefined) s = { ...s, broker: { kind: 'external', url: args.broker, ...(args.ca === undefined ? {} : { ca: args.ca }) } };
-  return s;
+/** A new seed, then the duration (which may rescale or refuse), then the broker: in that order. */
+async function prepare(path: string, args: SimulateArgs): Promise<Scenario> {
+  let scenario = await loadScenarioFile(path);
+  // A new seed changes every device's model seed too: reload so the loader derives them as it always does.
+  if (args.seed !== undefined) scenario = await reseed(path, scenario, args.seed);
+  if (args.duration !== undefined) scenario = withDuration(scenario, args.duration, { rescale: args.rescale });
+  if (args.broker !== undefined) scenario = { ...scenario, broker: { kind: 'external', url: args.broker, ...(args.ca === undefined ? {} : { ca: args.ca }) } };
+  return scenario;
 }
 
 export async function runSimulateCli(argv: string[]): Promise<number> {
-  let args: Args;
+  let args: SimulateArgs;
   try {
-    args = parseArgs(argv);
+    args = parseSimulateArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`trust-agent simulate: ${error.message}\n\n${SIMULATE_USAGE}`);
+    process.stderr.write(`trust-agent simulate: ${error.message}\n\n${simulateUsage()}`);
     return 2;
   }
   if (args.help) {
-    process.stdout.write(SIMULATE_USAGE);
+    process.stdout.write(simulateUsage());
     return 0;
   }
-  const path = args.scenario ?? defaultScenarioPath();
+  if (args.list) {
+    process.stdout.write(`${describeLibrary().join('\n')}\n`);
+    return 0;
+  }
   let scenario: Scenario;
   try {
-    scenario = applyOverrides(await loadScenarioFile(path), args);
+    scenario = await prepare(resolveScenario(args.scenario), args);
   } catch (error) {
     process.stderr.write(`trust-agent simulate: ${isTrustError(error) || error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  if (args.seed !== undefined) scenario = await reseed(path, scenario, args);
   const outDir = resolve(args.out ?? join('reports', scenario.name));
   const caPem = args.ca === undefined ? undefined : await readFile(args.ca, 'utf8');
   const tty = process.stderr.isTTY === true && !args.quiet;
@@ -159,13 +68,10 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
   return result.report.passed ? 0 : 1;
 }
 
-/** A new seed changes every device's model seed too: reload so the loader derives them as it always does. */
-async function reseed(path: string, scenario: Scenario, args: Args): Promise<Scenario> {
-  const { parseScenario } = await import('./scenario/loader.js');
+async function reseed(path: string, scenario: Scenario, seed: number): Promise<Scenario> {
   const raw = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  const parsed = parseScenario(JSON.stringify({ ...raw, seed: args.seed }), path);
-  const { seed: _seed, ...rest } = args;
-  return parsed.ok ? applyOverrides(parsed.scenario, rest) : scenario;
+  const parsed = parseScenario(JSON.stringify({ ...raw, seed }), path);
+  return parsed.ok ? parsed.scenario : scenario;
 }
 
 async function writeReports(outDir: string, result: RunResult): Promise<{ json: string; junit: string; html: string }> {

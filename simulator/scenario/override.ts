@@ -1,0 +1,42 @@
+import { TrustError } from '../../agent/errors.js';
+import { compressScenario } from './compress.js';
+import { formatDuration } from './duration.js';
+import type { Scenario, ScenarioEvent } from './types.js';
+
+/**
+ * The scenario run for `durationMs` instead of its own duration. Longer: the same events. Shorter: an error naming
+ * every event that would not run (or not finish) in the shorter run, unless `rescale` asks for every event time and
+ * event duration to be scaled into it (compressScenario). The description says what was changed, so a report never
+ * claims "7 virtual days" for a 2-hour run.
+ */
+export function withDuration(scenario: Scenario, durationMs: number, options: { rescale?: boolean } = {}): Scenario {
+  if (durationMs === scenario.durationMs) return scenario;
+  const was = formatDuration(scenario.durationMs);
+  const now = formatDuration(durationMs);
+  if (durationMs > scenario.durationMs) {
+    return note({ ...scenario, durationMs, endMs: scenario.startMs + durationMs }, `run for ${now} instead of ${was}; events unchanged`);
+  }
+  if (options.rescale === true) {
+    return note(compressScenario(scenario, durationMs), `rescaled from ${was} to ${now}: event times and durations scaled by the same factor`);
+  }
+  const endMs = scenario.startMs + durationMs;
+  const lost = scenario.events.filter((e) => e.atMs >= endMs || endOf(e) > endMs);
+  if (lost.length === 0) return note({ ...scenario, durationMs, endMs }, `run for ${now} instead of ${was}; every event fits`);
+  const lines = lost.map((e) => `  ${describeEvent(scenario, e)}${e.atMs >= endMs ? '' : ` (still running at the end: ends at ${formatDuration(endOf(e) - scenario.startMs)})`}`);
+  throw new TrustError('INVALID_ARGUMENT', `--duration ${now} is shorter than the scenario's events (it runs ${was}); ${lost.length} of ${scenario.events.length} events would be dropped or cut short:\n${lines.join('\n')}\nuse a longer --duration, or add --rescale to scale every event into ${now}`);
+}
+
+function endOf(e: ScenarioEvent): number {
+  return 'durationMs' in e && e.durationMs !== undefined ? e.atMs + e.durationMs : e.atMs;
+}
+
+/** `events[4] at 2d3h: power-loss lock-1 (20m)` */
+export function describeEvent(scenario: Scenario, e: ScenarioEvent): string {
+  const who = 'device' in e ? ` ${e.device}` : 'deviceType' in e ? ` ${e.deviceType}` : '';
+  const span = 'durationMs' in e && e.durationMs !== undefined ? ` (${formatDuration(e.durationMs)})` : '';
+  return `events[${e.index}] at ${formatDuration(e.atMs - scenario.startMs)}: ${e.type}${who}${span}`;
+}
+
+function note(scenario: Scenario, text: string): Scenario {
+  return { ...scenario, description: `${scenario.description} [${text}]` };
+}
