@@ -1,7 +1,7 @@
 import type { DeviceType } from '../models/types.js';
 
 /**
- * The checker's OWN copy of the agreed data model (DATA-MODEL.md): it is deliberately not imported from the agent's
+ * The checker's OWN copy of the agreed data model (docs/requirements.md, "Data models"): it is deliberately not imported from the agent's
  * registry, so a registry bug cannot make the verdicts agree with it.
  */
 export type Setting = 'off' | 'local' | 'minimised' | 'full';

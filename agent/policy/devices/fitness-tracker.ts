@@ -4,7 +4,7 @@ import { batteryCategory, DAY, HOUR, MINUTE, RECIPIENTS } from './common.js';
 // Pure: a firmware that does not import this registry does not carry it (tree shaking).
 const BATTERY = /* @__PURE__ */ batteryCategory(['low-battery reminders in the app']);
 
-/** Fitness-tracker data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
+/** Fitness-tracker data categories, following the agreed data model (docs/requirements.md, "Data models"). */
 export const fitnessTrackerRegistry: Registry = {
   format: 1,
   deviceType: 'fitness-tracker',

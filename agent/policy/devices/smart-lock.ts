@@ -1,7 +1,7 @@
 import type { Registry } from '../registry-types.js';
 import { batteryCategory, DAY, MINUTE, RECIPIENTS } from './common.js';
 
-/** Smart-lock data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
+/** Smart-lock data categories, following the agreed data model (docs/requirements.md, "Data models"). */
 export const smartLockRegistry: Registry = {
   format: 1,
   deviceType: 'smart-lock',

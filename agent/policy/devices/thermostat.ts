@@ -1,7 +1,7 @@
 import type { Registry } from '../registry-types.js';
 import { DAY, HOUR, MINUTE, RECIPIENTS } from './common.js';
 
-/** Thermostat data categories, following the agreed data model (DATA-MODEL.md, requirement catalogue section 2). */
+/** Thermostat data categories, following the agreed data model (docs/requirements.md, "Data models"). */
 export const thermostatRegistry: Registry = {
   format: 1,
   deviceType: 'thermostat',
