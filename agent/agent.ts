@@ -10,6 +10,7 @@ import { OwnerChannel } from './owner/index.js';
 import type { PolicyEngine } from './policy/index.js';
 import type { Ports, TimerHandle, Transport } from './ports/index.js';
 import type { Store, StoredRecord } from './store/index.js';
+import { categoryTableCache } from './telemetry/categories.js';
 import { newSessionId, Sealer } from './telemetry/sealer.js';
 import { Publisher, type Withheld } from './telemetry/publisher.js';
 import { topics } from './topics.js';
@@ -250,6 +251,7 @@ class TrustAgent implements Agent {
     const sealer = new Sealer({
       identity: this.parts.identity, deviceId: this.deviceId, recipientPublicKey: this.cfg.recipientPublicKey, sessionId: this.parts.sessionId,
       random: this.parts.random,
+      categories: categoryTableCache(() => this.parts.policy.registry()),
     });
     return new Publisher({
       topic: topics.telemetry(this.deviceId), queue: this.parts.store, transport: this.transport,

@@ -17,6 +17,8 @@ export type TrustErrorCode =
   | 'HEADER_MISMATCH'
   | 'BAD_SIGNATURE'
   | 'REPLAY'
+  | 'NONCE_REUSE'
+  | 'UNKNOWN_CATEGORY'
   | 'EXPIRED'
   | 'VERSION_CONFLICT'
   | 'INSECURE_TRANSPORT'

@@ -2,11 +2,13 @@ import nacl from 'tweetnacl';
 import {
   ENVELOPE_LIMITS,
   openParsedEnvelope,
-  parseEnvelope,
   type EnvelopeReading,
-  type OpenedEnvelope,
   type ParsedEnvelope,
 } from '../agent/codec/envelope.js';
+import { parseAnyEnvelope } from '../agent/codec/envelope-any.js';
+import { categoryTable, type OpenedV2, type ParsedV2 } from '../agent/codec/envelope-v2.js';
+import { DEVICE_TYPES, registryFor } from '../agent/policy/devices/index.js';
+import { FingerprintMemory, openV2Candidates, type Candidate } from './open-v2.js';
 import { keyId, toHex } from '../agent/crypto/keys.js';
 import { DEFAULT_SUITES, SharedKeyCache, type SuiteRegistry } from '../agent/crypto/suites.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
@@ -19,8 +21,11 @@ import { ReadingTracker, ReplayGuard } from './dedup.js';
  * The receiving side a vendor's cloud would run: opens v1 envelopes, checks they belong where they arrived,
  * refuses replays, delivers each reading once. Neutral code (no Node), so it runs wherever the agent runs.
  */
-export type RejectReason = 'malformed' | 'oversized' | 'unsupported' | 'unknown-key' | 'auth-failed' | 'replay' | 'mismatch';
-export const REJECT_REASONS: readonly RejectReason[] = ['malformed', 'oversized', 'unsupported', 'unknown-key', 'auth-failed', 'replay', 'mismatch'];
+export type RejectReason =
+  | 'malformed' | 'oversized' | 'unsupported' | 'unknown-key' | 'auth-failed' | 'replay' | 'mismatch' | 'nonce-reuse' | 'unknown-category';
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'malformed', 'oversized', 'unsupported', 'unknown-key', 'auth-failed', 'replay', 'mismatch', 'nonce-reuse', 'unknown-category',
+];
 
 export interface KnownDevice {
   deviceId: string;
@@ -35,6 +40,17 @@ export interface CollectorOptions {
   /** The collector's X25519 secret key; devices seal to its public key. */
   secretKey: Uint8Array;
   devices?: readonly KnownDevice[] | DeviceLookup;
+  /**
+   * v2 names no key ids: the collector finds the sender's keys by the topic's device id. Provisioned devices
+   * (`devices` as a list, `addDevice`) are found by id; with a `DeviceLookup` function, give this one too.
+   */
+  deviceKeys?: (deviceId: string) => readonly KnownDevice[];
+  /**
+   * v2 sends categories as indexes into the sender's registry, named by a table id computed from its category
+   * names. The collector knows the registries shipped with this package; give any other registry the devices run
+   * here (a vendor's own). An index into a table the collector does not know is refused as `unknown-category`.
+   */
+  registries?: ReadonlyArray<{ categories: ReadonlyArray<{ name: string }> }>;
   now(): number;
   maxEnvelopeBytes?: number;
   suites?: SuiteRegistry;
@@ -48,6 +64,8 @@ export interface CollectorOptions {
    * agreement (~0.6 ms), so a fleet larger than the cache recomputes on every envelope. Default 16,384.
    */
   maxSharedKeys?: number;
+  /** v2 envelopes whose ciphertext fingerprint is kept to tell a nonce reuse from a replay (default 65,536). */
+  maxFingerprints?: number;
 }
 
 export interface ReadingMeta {
@@ -101,6 +119,8 @@ const REASON_BY_CODE: Partial<Record<TrustErrorCode, RejectReason>> = {
   AUTH_FAILED: 'auth-failed',
   REPLAY: 'replay',
   HEADER_MISMATCH: 'mismatch',
+  NONCE_REUSE: 'nonce-reuse',
+  UNKNOWN_CATEGORY: 'unknown-category',
 };
 
 function replayKey(parsed: ParsedEnvelope): string {
@@ -110,6 +130,7 @@ function replayKey(parsed: ParsedEnvelope): string {
 interface RecipientKey {
   secretKey: Uint8Array;
   id: string;
+  keyId: Uint8Array;
 }
 
 export function createCollector(options: CollectorOptions): Collector {
@@ -118,13 +139,19 @@ export function createCollector(options: CollectorOptions): Collector {
   const sharedKeys = new SharedKeyCache(options.maxSharedKeys ?? 16_384);
   const recipients = new Map<string, RecipientKey>();
   const provisioned = new Map<string, KnownDevice>();
+  /** deviceId -> (key id hex -> device): v2 finds the sender's keys by the topic's device. */
+  const byDevice = new Map<string, Map<string, KnownDevice>>();
+  const tables = categoryTables([...shippedRegistries(), ...(options.registries ?? [])]);
+  const fingerprints = new FingerprintMemory(options.maxFingerprints ?? 65_536);
   const lookup = typeof options.devices === 'function' ? options.devices : undefined;
   const replays = new ReplayGuard(options.replayWindow ?? 4096, options.maxSessionsPerDevice ?? 16);
   const tracker = new ReadingTracker(options.maxTrackedReadings ?? 1_000_000);
   const listeners = new Set<ReadingListener>();
   const stats: CollectorStats = {
     received: 0, accepted: 0, readings: 0, duplicates: 0, expiredOnArrival: 0, listenerErrors: 0,
-    rejected: { malformed: 0, oversized: 0, unsupported: 0, 'unknown-key': 0, 'auth-failed': 0, replay: 0, mismatch: 0 },
+    rejected: {
+      malformed: 0, oversized: 0, unsupported: 0, 'unknown-key': 0, 'auth-failed': 0, replay: 0, mismatch: 0, 'nonce-reuse': 0, 'unknown-category': 0,
+    },
   };
 
   function addRecipientKey(secretKey: Uint8Array): Uint8Array {
@@ -133,7 +160,7 @@ export function createCollector(options: CollectorOptions): Collector {
     }
     const publicKey = nacl.box.keyPair.fromSecretKey(secretKey).publicKey;
     const id = toHex(keyId(publicKey));
-    recipients.set(id, { secretKey: secretKey.slice(), id });
+    recipients.set(id, { secretKey: secretKey.slice(), id, keyId: keyId(publicKey) });
     return publicKey;
   }
 
@@ -145,7 +172,22 @@ export function createCollector(options: CollectorOptions): Collector {
       throw new TrustError('INVALID_ARGUMENT', `boxPublicKey must be ${nacl.box.publicKeyLength} bytes`);
     }
     assertStrongX25519(boxPublicKey, 'boxPublicKey');
-    provisioned.set(toHex(keyId(boxPublicKey)), { deviceId, boxPublicKey: boxPublicKey.slice() });
+    const id = toHex(keyId(boxPublicKey));
+    const known = { deviceId, boxPublicKey: boxPublicKey.slice() };
+    removeDeviceKey(boxPublicKey);
+    provisioned.set(id, known);
+    let keys = byDevice.get(deviceId);
+    if (keys === undefined) byDevice.set(deviceId, (keys = new Map()));
+    keys.set(id, known);
+  }
+
+  function removeDeviceKey(boxPublicKey: Uint8Array): boolean {
+    const id = toHex(keyId(boxPublicKey));
+    const known = provisioned.get(id);
+    if (known === undefined) return false;
+    provisioned.delete(id);
+    byDevice.get(known.deviceId)?.delete(id);
+    return true;
   }
 
   function findDevice(senderKeyId: Uint8Array): KnownDevice {
@@ -154,9 +196,22 @@ export function createCollector(options: CollectorOptions): Collector {
     return device;
   }
 
+  /** What an accepted envelope of either version yields. */
+  interface Accepted {
+    deviceId: string;
+    replayKey: string;
+    seq: number;
+    ts: number;
+    session: string;
+    readings: EnvelopeReading[];
+    fingerprint?: string;
+  }
+
   /** Everything that can be checked before paying for decryption, then the open itself. */
-  function open(topic: string, payload: Uint8Array): { parsed: ParsedEnvelope; opened: OpenedEnvelope; session: string } {
-    const parsed = parseEnvelope(payload, { maxEnvelopeBytes, suites });
+  function open(topic: string, payload: Uint8Array): Accepted {
+    const any = parseAnyEnvelope(payload, { maxEnvelopeBytes, suites });
+    if (any.version === 2) return openV2(topic, any.v2);
+    const parsed = any.v1;
     const recipient = recipients.get(toHex(parsed.header.recipientKeyId));
     if (recipient === undefined) throw new TrustError('UNKNOWN_KEY', 'envelope is sealed to a key this collector does not hold');
     const device = findDevice(parsed.header.senderKeyId);
@@ -165,21 +220,54 @@ export function createCollector(options: CollectorOptions): Collector {
     if (place === undefined || place.deviceId !== device.deviceId) {
       throw new TrustError('HEADER_MISMATCH', 'envelope arrived on a topic of another device');
     }
-    const session = toHex(parsed.header.sessionId);
     // Only authenticated envelopes are ever recorded, so a forged one cannot burn a sequence number. The sender
     // key is part of the replay key: a device whose key was rotated starts a new sequence space.
     if (replays.seen(device.deviceId, replayKey(parsed), parsed.header.seq)) throw new TrustError('REPLAY', 'envelope already accepted');
     const shared = sharedKeys.get(parsed.suite, device.boxPublicKey, recipient.secretKey, recipient.id);
     const opened = openParsedEnvelope(parsed, shared, { deviceId: place.deviceId, stream: place.rest });
-    return { parsed, opened, session };
+    const { header } = opened;
+    return { deviceId: opened.deviceId, replayKey: replayKey(parsed), seq: header.seq, ts: header.ts, session: toHex(header.sessionId), readings: opened.readings };
   }
 
-  function deliver(opened: OpenedEnvelope, session: string, receivedAt: number): IngestResult {
-    const { deviceId, header } = opened;
+  /** v2: the sender's keys come from the topic's device (the envelope names none); the derived nonce binds them. */
+  function openV2(topic: string, parsed: ParsedV2): Accepted {
+    const place = typeof topic === 'string' ? parseDeviceTopic(topic) : undefined;
+    if (place === undefined) throw new TrustError('HEADER_MISMATCH', 'envelope arrived on a topic that names no device');
+    const devices = [...(byDevice.get(place.deviceId)?.values() ?? []), ...(options.deviceKeys?.(place.deviceId) ?? [])];
+    if (devices.length === 0) throw new TrustError('UNKNOWN_KEY', 'envelope arrived for a device with no provisioned key');
+    const candidates: Candidate[] = [];
+    for (const recipient of recipients.values()) {
+      for (const device of devices) {
+        if (device.deviceId !== place.deviceId) continue;
+        candidates.push({
+          recipientKeyId: recipient.keyId, senderKeyId: keyId(device.boxPublicKey),
+          sharedKey: () => sharedKeys.get(parsed.suite, device.boxPublicKey, recipient.secretKey, recipient.id),
+        });
+      }
+    }
+    const where = { deviceId: place.deviceId, stream: place.rest };
+    const { opened, replayKey: key, fingerprint } = openV2Candidates(parsed, where, candidates, {
+      seen: (k, seq) => replays.seen(place.deviceId, k, seq),
+      fingerprint: (k, seq) => fingerprints.get(place.deviceId, k, seq),
+    });
+    const readings = opened.readings.map((reading) => named(opened.tableId, reading));
+    return { deviceId: place.deviceId, replayKey: key, seq: parsed.header.seq, ts: opened.ts, session: toHex(parsed.header.sessionId), readings, fingerprint };
+  }
+
+  function named(tableId: number, reading: OpenedV2['readings'][number]): EnvelopeReading {
+    const { categoryIndex, ...rest } = reading;
+    if (categoryIndex === undefined) return rest;
+    const category = tables.get(tableId)?.[categoryIndex];
+    if (category === undefined) throw new TrustError('UNKNOWN_CATEGORY', `category ${categoryIndex} of table ${tableId} is unknown here`);
+    return { ...rest, category };
+  }
+
+  function deliver(accepted: Accepted, receivedAt: number): IngestResult {
+    const { deviceId } = accepted;
     const delivered: EnvelopeReading[] = [];
     let duplicates = 0;
     let expired = 0;
-    for (const reading of opened.readings) {
+    for (const reading of accepted.readings) {
       if (reading.expiresAt <= receivedAt) expired++;
       else if (!tracker.admit(deviceId, reading.id.session, reading.id.seq, reading.expiresAt, receivedAt)) duplicates++;
       else delivered.push(reading);
@@ -188,7 +276,7 @@ export function createCollector(options: CollectorOptions): Collector {
     stats.readings += delivered.length;
     stats.duplicates += duplicates;
     stats.expiredOnArrival += expired;
-    const meta: ReadingMeta = { envelopeTs: header.ts, receivedAt, envelopeSession: session, envelopeSeq: header.seq };
+    const meta: ReadingMeta = { envelopeTs: accepted.ts, receivedAt, envelopeSession: accepted.session, envelopeSeq: accepted.seq };
     for (const reading of delivered) notify(deviceId, reading, meta);
     return { ok: true, deviceId, delivered, duplicates, expired };
   }
@@ -207,9 +295,10 @@ export function createCollector(options: CollectorOptions): Collector {
     stats.received++;
     try {
       const receivedAt = options.now();
-      const { parsed, opened, session } = open(topic, payload);
-      replays.record(opened.deviceId, replayKey(parsed), parsed.header.seq);
-      return deliver(opened, session, receivedAt);
+      const accepted = open(topic, payload);
+      replays.record(accepted.deviceId, accepted.replayKey, accepted.seq);
+      if (accepted.fingerprint !== undefined) fingerprints.set(accepted.deviceId, accepted.replayKey, accepted.seq, accepted.fingerprint);
+      return deliver(accepted, receivedAt);
     } catch (error) {
       const code: TrustErrorCode = isTrustError(error) ? error.code : 'MALFORMED';
       const reason = REASON_BY_CODE[code] ?? 'malformed';
@@ -243,10 +332,28 @@ export function createCollector(options: CollectorOptions): Collector {
       return () => listeners.delete(listener);
     },
     addDevice,
-    removeDeviceKey: (boxPublicKey) => provisioned.delete(toHex(keyId(boxPublicKey))),
+    removeDeviceKey,
     addRecipientKey(secretKey) {
       addRecipientKey(secretKey);
     },
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
   };
+}
+
+function shippedRegistries(): Array<{ categories: ReadonlyArray<{ name: string }> }> {
+  return DEVICE_TYPES.map((type) => registryFor(type));
+}
+
+/** Table id -> category names; two different tables under one id make the configuration ambiguous. */
+function categoryTables(registries: ReadonlyArray<{ categories: ReadonlyArray<{ name: string }> }>): Map<number, readonly string[]> {
+  const tables = new Map<number, readonly string[]>();
+  for (const registry of registries) {
+    const table = categoryTable(registry.categories.map((c) => c.name));
+    const known = tables.get(table.id);
+    if (known !== undefined && known.join('\u0000') !== table.names.join('\u0000')) {
+      throw new TrustError('INVALID_ARGUMENT', `registries with categories [${known.join(', ')}] and [${table.names.join(', ')}] share table id ${table.id}`);
+    }
+    tables.set(table.id, table.names);
+  }
+  return tables;
 }

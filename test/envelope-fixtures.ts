@@ -17,9 +17,9 @@ export interface TestDevice {
   sealer: Sealer;
 }
 
-export function makeDevice(deviceId: string, recipientPublicKey: Uint8Array, sessionId = newSessionId()): TestDevice {
+export function makeDevice(deviceId: string, recipientPublicKey: Uint8Array, sessionId = newSessionId(), version: 1 | 2 = 2): TestDevice {
   const identity = generateIdentity();
-  return { deviceId, identity, sealer: new Sealer({ identity, deviceId, recipientPublicKey, sessionId }) };
+  return { deviceId, identity, sealer: new Sealer({ identity, deviceId, recipientPublicKey, sessionId, version }) };
 }
 
 export interface TestWorld {
@@ -27,7 +27,7 @@ export interface TestWorld {
   collectorSecret: Uint8Array;
   clock: { now: number };
   delivered: Array<{ deviceId: string; reading: EnvelopeReading }>;
-  device(deviceId: string, sessionId?: Uint8Array): TestDevice;
+  device(deviceId: string, sessionId?: Uint8Array, version?: 1 | 2): TestDevice;
 }
 
 export const T0 = 1_767_225_600_000;
@@ -45,8 +45,8 @@ export function makeWorld(): TestWorld {
     collectorSecret,
     clock,
     delivered,
-    device(deviceId, sessionId) {
-      const device = makeDevice(deviceId, collector.publicKey, sessionId);
+    device(deviceId, sessionId, version) {
+      const device = makeDevice(deviceId, collector.publicKey, sessionId, version);
       collector.addDevice(deviceId, device.identity.boxPublicKey);
       return device;
     },

@@ -41,7 +41,7 @@ function expectCode(fn: () => unknown, code: TrustErrorCode): void {
 function vectorSealer(): Sealer {
   const identity = { boxSecretKey: deviceSecret, boxKeyId: keyId(fromHex(vector.keys.deviceBoxPublicKey)) };
   const { deviceId, sessionId, seq } = vector.inputs;
-  return new Sealer({ identity, deviceId, recipientPublicKey: collectorPublic, sessionId: fromHex(sessionId), firstSeq: seq });
+  return new Sealer({ identity, deviceId, recipientPublicKey: collectorPublic, sessionId: fromHex(sessionId), firstSeq: seq, version: 1 });
 }
 
 beforeAll(wireTestRandom);
@@ -142,12 +142,12 @@ describe('parseEnvelope rejects with the right code', () => {
   });
 });
 
-describe('Sealer', () => {
+describe('Sealer, v1 (test/envelope-v2.test.ts has v2)', () => {
   const recipient = nacl.box.keyPair();
   const identity = { boxSecretKey: deviceSecret, boxKeyId: keyId(fromHex(vector.keys.deviceBoxPublicKey)) };
   const session = fromHex('0102030405060708');
   const make = (maxEnvelopeBytes?: number) =>
-    new Sealer({ identity, deviceId: 'lock-1', recipientPublicKey: recipient.publicKey, sessionId: session, ...(maxEnvelopeBytes ? { maxEnvelopeBytes } : {}) });
+    new Sealer({ identity, deviceId: 'lock-1', recipientPublicKey: recipient.publicKey, sessionId: session, version: 1, ...(maxEnvelopeBytes ? { maxEnvelopeBytes } : {}) });
   const open = (bytes: Uint8Array) =>
     openEnvelope(bytes, { recipientSecretKey: recipient.secretKey, senderPublicKey: fromHex(vector.keys.deviceBoxPublicKey) }, { deviceId: 'lock-1', stream: 'telemetry' });
 
@@ -221,7 +221,7 @@ describe('suite registry', () => {
     const device = nacl.box.keyPair();
     const sealer = new Sealer({
       identity: { boxSecretKey: device.secretKey, boxKeyId: keyId(device.publicKey) },
-      deviceId: 'fit-1', recipientPublicKey: recipient.publicKey, sessionId: new Uint8Array(8), alg: 2, suites,
+      deviceId: 'fit-1', recipientPublicKey: recipient.publicKey, sessionId: new Uint8Array(8), alg: 2, suites, version: 1,
     });
     const sealed = sealer.seal('telemetry', [reading('00', 1)], T0);
     const keys = { recipientSecretKey: recipient.secretKey, senderPublicKey: device.publicKey };

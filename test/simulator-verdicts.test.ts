@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor } from '../agent/codec/cbor.js';
 import { parseScenario } from '../simulator/scenario/loader.js';
 import type { Scenario } from '../simulator/scenario/types.js';
+import { encodeCompact } from '../agent/codec/cbor-compact.js';
 import { checkVerdicts, envelopeProblem, type Evidence, type Verdict } from '../simulator/verdicts/index.js';
 import { referenceEvidence } from '../simulator/verdicts/reference.js';
 
@@ -166,6 +167,12 @@ describe('each verdict fails on a crafted violation', () => {
     expect(envelopeProblem(encodeCbor({ v: 1, alg: 1, n: nonce, ct: nacl.secretbox(inner, nonce, key) }))).toBeUndefined();
     expect(envelopeProblem(encodeCbor({ v: 1, alg: 1, n: nonce, ct: inner }))).toMatch(/readable CBOR/);
     expect(envelopeProblem(new Uint8Array([0xff, 0x00]))).toMatch(/not a CBOR map/);
+    // v2: an array with a derived nonce (none on the wire).
+    const sid = new Uint8Array(8).fill(3);
+    const v2inner = encodeCompact([1_767_225_600, 0, new Uint8Array(0), [0, 'heart-rate', 0, 0, { bpm: 72 }]]);
+    expect(envelopeProblem(encodeCompact([2, 1, sid, 0, nacl.secretbox(v2inner, nonce, key)]))).toBeUndefined();
+    expect(envelopeProblem(encodeCompact([2, 1, sid, 0, v2inner]))).toMatch(/readable CBOR/);
+    expect(envelopeProblem(encodeCompact([3, 1, sid, 0, nacl.secretbox(v2inner, nonce, key)]))).toMatch(/not v2/);
   });
 
   it('delivery: a reading lost, a reading delivered twice, a phantom reading, no baseline', () => {

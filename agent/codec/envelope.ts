@@ -148,10 +148,14 @@ export function parseEnvelope(bytes: Uint8Array, options: { maxEnvelopeBytes?: n
   if (!(bytes instanceof Uint8Array)) throw new TrustError('MALFORMED', 'envelope must be bytes');
   if (bytes.length > max) throw new TrustError('OVERSIZED', `envelope of ${bytes.length} bytes exceeds ${max}`);
   // Depth 1: the outer map holds only integers and byte strings.
-  const outer = asRecord(decodeCbor(bytes, { maxBytes: max, maxDepth: 1 }), 'envelope');
+  return parseOuterV1(asRecord(decodeCbor(bytes, { maxBytes: max, maxDepth: 1 }), 'envelope'), options.suites);
+}
+
+/** The v1 checks on an already decoded outer map (version, algorithm, then the exact field set). */
+export function parseOuterV1(outer: Record<string, unknown>, suites?: SuiteRegistry): ParsedEnvelope {
   const version = uintField(outer, 'v');
   if (version !== ENVELOPE_VERSION) throw new TrustError('UNSUPPORTED_VERSION', `envelope version ${version} is not supported`);
-  const suite = (options.suites ?? DEFAULT_SUITES).get(uintField(outer, 'alg'));
+  const suite = (suites ?? DEFAULT_SUITES).get(uintField(outer, 'alg'));
   exactKeys(outer, OUTER_KEYS, 'envelope');
   const header: EnvelopeHeader = {
     version,

@@ -1,7 +1,7 @@
 /**
- * The sealing core alone: identity keys, CBOR, the v1 envelope and the sealer, with no policy, store, owner channel
+ * The sealing core alone: identity keys, CBOR, envelopes v1 and v2 and the sealer, with no policy, store, owner channel
  * or audit. For devices whose firmware enforces policy itself and only needs end-to-end sealed telemetry, and for
- * collectors on bare engines. Budget: 80 KB minified, 28 KB gzip (checked by test/quickjs.test.ts).
+ * collectors on bare engines. Budget: 88 KB minified, 30 KB gzip (checked by test/quickjs.test.ts).
  */
 export { Sealer, newSessionId } from './sealer.js';
 export type { SealerOptions } from './sealer.js';

@@ -11,6 +11,8 @@ import {
 } from '../codec/envelope.js';
 import type { EnvelopeTemplate } from '../codec/envelope-wire.js';
 import { encodeCbor } from '../codec/cbor.js';
+import { sealEnvelopeV2 } from '../codec/envelope-any.js';
+import { v2Run, type CategoryTable } from '../codec/envelope-v2.js';
 import { keyId, toHex, type DeviceIdentity } from '../crypto/keys.js';
 import { ALG_X25519_XSALSA20_POLY1305, DEFAULT_SUITES, type CryptoSuite, type SuiteRegistry } from '../crypto/suites.js';
 import { TrustError, assertBytes } from '../errors.js';
@@ -31,6 +33,10 @@ export interface SealerOptions {
   firstSeq?: number;
   /** Where nonces come from; the agent passes its own source. Default: the host source. */
   random?: RandomSource;
+  /** Envelope version to send: 2 (default) or 1 (for collectors not yet updated; docs/protocol.md). */
+  version?: 1 | 2;
+  /** The running registry, so v2 sends categories as registry indexes; without it v2 sends their names. */
+  categories?: () => CategoryTable | undefined;
 }
 
 /** A fresh boot-session id from `random` (the agent passes its own source). */
@@ -39,7 +45,7 @@ export function newSessionId(random: RandomSource = hostRandom): Uint8Array {
 }
 
 /**
- * Seals batches of readings into v1 envelopes for one device, one recipient and one boot session.
+ * Seals batches of readings into v2 (default) or v1 envelopes for one device, one recipient and one boot session.
  * The shared key is agreed once here (and again only on `setRecipient`); each `seal` costs one CBOR encode,
  * one random nonce and one `box.after`. Every successful seal consumes one sequence number; a failed seal
  * consumes none.
@@ -56,6 +62,8 @@ export class Sealer {
   private readonly senderKeyId: Uint8Array;
   private readonly secretKey: Uint8Array;
   private readonly maxEnvelopeBytes: number;
+  readonly version: 1 | 2;
+  private readonly categories: (() => CategoryTable | undefined) | undefined;
   private recipient: { keyId: Uint8Array; sharedKey: Uint8Array };
   private seq: number;
   /** Constant envelope bytes per stream; rebuilt when the recipient changes. */
@@ -78,6 +86,9 @@ export class Sealer {
     this.secretKey = options.identity.boxSecretKey;
     this.maxEnvelopeBytes = options.maxEnvelopeBytes ?? ENVELOPE_LIMITS.maxEnvelopeBytes;
     this.seq = options.firstSeq ?? 0;
+    this.version = options.version ?? 2;
+    if (this.version !== 1 && this.version !== 2) throw new TrustError('INVALID_ARGUMENT', 'version must be 1 or 2');
+    this.categories = options.categories;
     if (!Number.isSafeInteger(this.seq) || this.seq < 0) throw new TrustError('INVALID_ARGUMENT', 'firstSeq must be an unsigned integer');
     this.recipient = this.agree(options.recipientPublicKey);
   }
@@ -102,6 +113,14 @@ export class Sealer {
    * INVALID_READING for a reading the format cannot carry. `nonce` is for golden vectors only.
    */
   seal(stream: string, readings: readonly EnvelopeReading[], ts: number, nonce?: Uint8Array): Uint8Array {
+    if (this.version === 2) {
+      if (nonce !== undefined) throw new TrustError('INVALID_ARGUMENT', 'v2 derives its nonce; none can be given');
+      if (v2Run(readings) < readings.length) throw new TrustError('INVALID_READING', 'a v2 envelope carries the readings of one session');
+      checkTs(ts);
+      const envelope = this.sealV2(stream, readings, ts);
+      this.seq++;
+      return envelope;
+    }
     const template = this.template(stream);
     checkTs(ts);
     const envelope = this.finish(template, encodeCbor(toWireReadings(readings)), ts, nonce);
@@ -114,6 +133,7 @@ export class Sealer {
    * took. Throws OVERSIZED only when the first reading alone cannot fit: the caller must drop that reading.
    */
   sealFitting(stream: string, readings: readonly EnvelopeReading[], ts: number): { envelope: Uint8Array; count: number } {
+    if (this.version === 2) return this.sealFittingV2(stream, readings, ts);
     const template = this.template(stream);
     checkTs(ts);
     const wire = toWireReadings(readings.slice(0, ENVELOPE_LIMITS.maxReadings));
@@ -126,6 +146,30 @@ export class Sealer {
         return { envelope, count };
       }
     }
+  }
+
+  /** v2: the longest prefix of one session, halved until it fits. */
+  private sealFittingV2(stream: string, readings: readonly EnvelopeReading[], ts: number): { envelope: Uint8Array; count: number } {
+    checkTs(ts);
+    for (let count = v2Run(readings); ; count = Math.ceil(count / 2)) {
+      try {
+        const envelope = this.sealV2(stream, readings.slice(0, count), ts);
+        this.seq++;
+        return { envelope, count };
+      } catch (error) {
+        if (count === 1 || !(error instanceof TrustError) || error.code !== 'OVERSIZED') throw error;
+      }
+    }
+  }
+
+  private sealV2(stream: string, readings: readonly EnvelopeReading[], ts: number): Uint8Array {
+    assertStream(stream);
+    const categories = this.categories?.();
+    return sealEnvelopeV2({
+      suite: this.suite, sharedKey: this.recipient.sharedKey, keys: { recipientKeyId: this.recipient.keyId, senderKeyId: this.senderKeyId },
+      sessionId: this.sessionId, seq: this.seq, ts, deviceId: this.deviceId, stream, readings,
+      ...(categories === undefined ? {} : { categories }), maxEnvelopeBytes: this.maxEnvelopeBytes,
+    });
   }
 
   private finish(template: EnvelopeTemplate, readings: Uint8Array, ts: number, nonce: Uint8Array | undefined): Uint8Array {
@@ -172,6 +216,13 @@ export class Sealer {
   private agree(recipientPublicKey: Uint8Array): { keyId: Uint8Array; sharedKey: Uint8Array } {
     assertBytes(recipientPublicKey, 'recipientPublicKey', this.suite.publicKeyLength);
     return { keyId: keyId(recipientPublicKey), sharedKey: this.suite.precompute(recipientPublicKey, this.secretKey) };
+  }
+}
+
+/** A stream is a topic level, like the device id (agent/topics.ts). */
+function assertStream(stream: string): void {
+  if (typeof stream !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(stream)) {
+    throw new TrustError('INVALID_ARGUMENT', 'stream must be 1-64 characters of A-Z a-z 0-9 _ -');
   }
 }
 

@@ -41,16 +41,21 @@ function tryDecode(bytes: Uint8Array): unknown {
   }
 }
 
-/** Why a telemetry payload is not an opaque envelope, or undefined when it is one. */
+/**
+ * Why a telemetry payload is not an opaque envelope, or undefined when it is one. Both versions: v1 is a map
+ * with a 24-byte nonce; v2 is an array [2, alg, sid, seq, ct] whose nonce is derived, so none travels.
+ */
 export function envelopeProblem(payload: Uint8Array): string | undefined {
   const outer = tryDecode(payload);
-  if (outer === undefined || outer === null || typeof outer !== 'object' || Array.isArray(outer) || outer instanceof Uint8Array) {
-    return 'payload is not a CBOR map';
+  if (outer === undefined || outer === null || typeof outer !== 'object' || outer instanceof Uint8Array) {
+    return 'payload is not a CBOR map or array';
   }
   const values = Object.values(outer);
   if (!values.every((v) => typeof v === 'number' || v instanceof Uint8Array)) return 'envelope carries values other than integers and bytes';
   const binaries = values.filter((v): v is Uint8Array => v instanceof Uint8Array);
-  if (!binaries.some((b) => b.length === NONCE_BYTES)) return 'envelope has no 24-byte nonce';
+  if (Array.isArray(outer)) {
+    if (outer[0] !== 2 || outer.length !== 5) return 'array envelope is not v2 ([2, alg, sid, seq, ct])';
+  } else if (!binaries.some((b) => b.length === NONCE_BYTES)) return 'envelope has no 24-byte nonce';
   const sealed = binaries.filter((b) => b.length > BOX_OVERHEAD);
   if (sealed.length === 0) return 'envelope has no ciphertext';
   for (const b of sealed) {
