@@ -140,7 +140,9 @@ class TrustAgent implements Agent {
     // arrival order, so a reading admitted before a withdrawal is always enqueued before that withdrawal's purge.
     let outputs: ReturnType<PolicyEngine['collect']>;
     try {
-      outputs = this.parts.policy.collect(category, data, at ?? this.ports.clock.now());
+      // Stamped with trusted time, not the raw wall clock: a clock set far back must not make a fresh reading look
+      // expired (it was silently dropped); the store reports the fault as clock.fault.
+      outputs = this.parts.policy.collect(category, data, at ?? this.parts.store.trustedNow());
     } catch (error) {
       return Promise.reject(error); // a bad reading is a rejected promise, never a synchronous throw
     }
@@ -284,7 +286,7 @@ class TrustAgent implements Agent {
     await this.parts.store.close();
     for (const name of await this.ports.storage.list('store')) await this.ports.storage.remove(name);
     const sessionId = newSessionId(this.parts.random);
-    return { store: await openStore(this.cfg, this.ports, identity, toHex(sessionId), this.parts.random), sessionId };
+    return { store: await openStore(this.cfg, this.ports, identity, toHex(sessionId), this.parts.random, this.parts.audit), sessionId };
   }
 
   /**

@@ -45,7 +45,7 @@ export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<Agen
     await audit.record('key.generated', { keyId: toHex(identity.signKeyId), purpose: 'device-sign' });
   }
   const policy = await createPolicyEngine({ registry, storage: ports.storage, clock: ports.clock, logger: ports.logger, random });
-  const store = await openStore(cfg, ports, identity, toHex(sessionId), random);
+  const store = await openStore(cfg, ports, identity, toHex(sessionId), random, audit);
   await applyStartupPolicy(policy, store, audit);
   return { identity, sessionId, audit, policy, store, random };
 }
@@ -55,9 +55,15 @@ export function storeMasterKey(identity: DeviceIdentity): Uint8Array {
   return nacl.hash(concatBytes([utf8Encode('iot-trust-agent/store-master/v1'), identity.boxSecretKey])).slice(0, 32);
 }
 
-export function openStore(cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string, random: RandomSource): Promise<Store> {
+export function openStore(
+  cfg: ResolvedConfig, ports: Ports, identity: DeviceIdentity, sessionHex: string, random: RandomSource, audit: AuditTrail,
+): Promise<Store> {
   return createStore({
     random,
+    // Clock faults are resolved toward deletion inside the store; the trail says they happened (docs/storage.md).
+    onClockFault: (fault) => {
+      void audit.record('clock.fault', { reason: fault.kind, deltaMs: Math.min(Number.MAX_SAFE_INTEGER, Math.round(fault.deltaMs)) }).catch(() => undefined);
+    },
     storage: ports.storage, clock: ports.clock, logger: ports.logger, scheduler: ports.scheduler,
     masterKey: storeMasterKey(identity), sessionId: sessionHex,
     durability: { mode: cfg.durability, groupCommitMs: cfg.groupCommitMs },

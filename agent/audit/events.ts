@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'selfcheck',
   'trail.trimmed',
   'entropy.failed',
+  'clock.fault',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -69,6 +70,7 @@ const ALLOWED: Record<AuditEventType, Record<string, DetailKind>> = {
   selfcheck: { secure: 'bool', failed: 'count', tls: 'bool', keys: 'bool', paired: 'bool' },
   'trail.trimmed': { removed: 'count', baseIndex: 'count', maxEntries: 'count', maxAgeMs: 'count' },
   'entropy.failed': {},
+  'clock.fault': { deltaMs: 'count' },
 };
 
 /** At most this many details per entry: entries stay small and cheap to hash on a device. */

@@ -49,6 +49,8 @@ export interface StoreStats {
   quarantined: number;
   /** Wall-clock readings ignored by the clock guard since open. */
   clockRejected: number;
+  /** Clock faults detected since open (monotonic back or stalled, wall behind or ahead; docs/storage.md). */
+  clockFaults: number;
 }
 
 export interface Store {

@@ -14,7 +14,7 @@ import { recover } from './recovery.js';
 import { rewriteCategory } from './rewrite.js';
 import { deriveSecrets, loadHighWater, saveHighWater } from './sealed-files.js';
 import { StoreIndex } from './store-index.js';
-import { TrustedClock, type TrustedClockOptions } from './trusted-clock.js';
+import { TrustedClock, type ClockFault, type TrustedClockOptions } from './trusted-clock.js';
 import { prepareAppend } from './append.js';
 import { Outbox } from './outbox.js';
 import { NoncePool } from './frames.js';
@@ -42,6 +42,8 @@ export interface StoreOptions {
   trustedTime?: TrustedClockOptions;
   /** How long quarantined copies without an epoch are kept. Default 7 days. */
   quarantineKeepMs?: number;
+  /** Called (after the log line) for each clock fault the trusted clock detects: the agent writes it to its trail. */
+  onClockFault?: (fault: ClockFault) => void;
   /** Where data keys and nonces come from. The agent passes its own (checked) port; default: the host source. */
   random?: RandomSource;
 }
@@ -67,7 +69,10 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     segmentBytes: positive(options.segmentBytes ?? 32 * 1024, 'segmentBytes'),
     quarantineKeepMs: options.quarantineKeepMs ?? 7 * 24 * HOUR,
     sessionId: options.sessionId,
-    clock: new TrustedClock(options.clock, highWater, options.trustedTime),
+    clock: new TrustedClock(options.clock, highWater, options.trustedTime, (fault) => {
+      options.logger.warn('store: clock fault, resolved toward deletion', { kind: fault.kind, deltaMs: Math.round(fault.deltaMs) });
+      options.onClockFault?.(fault);
+    }),
     index: new StoreIndex(),
     commit: new GroupCommit(options.storage, durability.mode, durability.groupCommitMs ?? 0, options.scheduler, () => mutex.idle()),
     counters: { overflow: 0, expired: 0, purged: 0, expiredUnsent: 0, quarantined: 0 },
@@ -258,6 +263,7 @@ class DurableStore implements Store {
       dropped: { overflow: counters.overflow, expired: counters.expired, purged: counters.purged, expiredUnsent: counters.expiredUnsent },
       lastSweepAt: this.lastSweepAt, epochsLive: index.epochs.size, quarantined: counters.quarantined,
       clockRejected: clock.rejectedReadings,
+      clockFaults: Object.values(clock.faults).reduce((a, b) => a + b, 0),
     };
   }
 
