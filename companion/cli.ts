@@ -37,6 +37,8 @@ Actions:
   audit [--out FILE]            fetch the audit trail of privacy decisions and verify it against the device key
   report [--markdown]           fetch the device's signed self-assessment (R1-R14) and show it
   verify-receipt <FILE>         verify a saved receipt against the device key and show it
+  serve [--port N] [--host H]   serve the companion web app (default http://127.0.0.1:8787/) until Ctrl-C;
+                                --broker wss://... pre-fills the broker address in the printed link
 
 Options:
   --broker URL          mqtts://host:port (or env TA_BROKER); plaintext needs --insecure
@@ -82,11 +84,12 @@ function rejectionExtras(error: unknown): Record<string, unknown> {
   return typeof cause?.currentVersion === 'number' ? { currentVersion: cause.currentVersion } : {};
 }
 
-const ACTIONS = new Set(['keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'consent', 'watch', 'erase', 'export', 'transfer', 'audit', 'report', 'verify-receipt']);
+const ACTIONS = new Set(['serve', 'keygen', 'pair', 'manifest', 'label', 'get', 'set', 'reset', 'consent', 'watch', 'erase', 'export', 'transfer', 'audit', 'report', 'verify-receipt']);
 
 async function runAction(args: ParsedArgs, io: Io): Promise<number> {
   const action = args.action ?? '';
   if (!ACTIONS.has(action)) throw new TrustError('INVALID_ARGUMENT', `unknown action '${action}' (see --help)`);
+  if (action === 'serve') return (await import('./serve-cli.js')).serveAction(args.flags, io);
   const keyPath = args.flags['key-file'] ?? process.env['TA_KEY_FILE'] ?? 'owner-key.json';
   if (action === 'keygen') return keygen(keyPath, args, io);
   const keyFile = await loadKeyFile(keyPath, action === 'pair');

@@ -3,12 +3,18 @@ import { createServer as createNetServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { importOptional } from '../cli/optional.js';
+import type { WebSocketListener } from './broker-ws.js';
 
 export interface EmbeddedBrokerOptions {
   /** TLS on loopback with a certificate made at start (default); false gives plain TCP for downgrade tests. */
   tls?: boolean;
   /** 0 (default) picks a free port. */
   port?: number;
+  /**
+   * Also accept MQTT over secure WebSockets (for the companion web app in a browser), same certificate.
+   * A port number (0 = any free port); off by default. Needs TLS.
+   */
+  websocketPort?: number;
 }
 
 export interface EmbeddedBroker {
@@ -17,6 +23,8 @@ export interface EmbeddedBroker {
   /** The broker's self-signed certificate: configure it as the CA. Empty without TLS. */
   readonly caPem: string;
   readonly port: number;
+  /** wss://127.0.0.1:PORT when the WebSocket listener is on. */
+  readonly wsUrl: string | undefined;
   readonly aedes: Aedes;
   /** Broker outage: drops every client (abnormally, as a crash would) and listens again on the same port. */
   restart(options?: { downMs?: number }): Promise<void>;
@@ -50,6 +58,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   let server = makeServer();
   const port = await listen(server, options.port ?? 0);
+  if (options.websocketPort !== undefined && credentials === undefined) throw new Error('the WebSocket listener needs TLS');
+  let ws: WebSocketListener | undefined;
+  const startWs = async (wsPort: number): Promise<WebSocketListener | undefined> =>
+    credentials === undefined || options.websocketPort === undefined ? undefined
+      : (await import('./broker-ws.js')).startWebSocketListener(aedes, credentials, wsPort);
+  ws = await startWs(options.websocketPort ?? 0);
+  const wsPort = ws?.port;
 
   const stopListening = async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -61,15 +76,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     url: `${useTls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     caPem: credentials?.cert ?? '',
     port,
+    wsUrl: wsPort === undefined ? undefined : `wss://127.0.0.1:${wsPort}`,
     aedes,
     async restart(restartOptions = {}) {
       await stopListening();
+      await ws?.close();
       if (restartOptions.downMs !== undefined) await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs));
       server = makeServer();
       await listen(server, port);
+      if (wsPort !== undefined) ws = await startWs(wsPort);
     },
     async close() {
       await stopListening();
+      await ws?.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
