@@ -2,12 +2,12 @@
 // Usage: node esbuild.config.mjs [--quiet]
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 
 const quiet = process.argv.includes('--quiet');
 // Chunk names carry a content hash: start clean so no stale chunk is packed.
 for (const dir of ['dist/chunks', 'dist/cli', 'dist/standalone']) rmSync(dir, { recursive: true, force: true });
-mkdirSync('dist', { recursive: true });
+mkdirSync('dist/web', { recursive: true });
 
 // tweetnacl probes `require('crypto')` for a random source; on bare engines there is none and the agent wires
 // the random port instead, so the module is replaced by an empty one.
@@ -70,7 +70,13 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
   build({ ...node, entryPoints: ['bench/index.ts'], outfile: 'dist/bench.js' }),
+  // The companion web app: the same neutral companion library plus mqtt.js's browser build, one static page.
+  build({
+    ...neutral, platform: 'browser', conditions: ['browser', 'import', 'default'], mainFields: ['browser', 'module', 'main'],
+    entryPoints: ['web/main.ts'], outfile: 'dist/web/app.js', minify: true,
+  }),
 ]);
+for (const file of ['index.html', 'app.css']) copyFileSync(`web/${file}`, `dist/web/${file}`);
 
 if (!quiet) {
   for (const [file, what] of [['dist/standalone/agent.js', 'the device agent, neutral'], ['dist/standalone/telemetry.js', 'the sealing core, neutral']]) {

@@ -17,7 +17,7 @@ import type { KnownDevice, OwnerKeys } from './keys.js';
 import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
 import type { ComplianceReport } from '../agent/audit/assess-types.js';
 import { decodePart, joinParts, MAX_PARTS } from '../agent/owner/parts.js';
-import { utf8Encode } from '../agent/codec/utf8.js';
+import { utf8Decode, utf8Encode } from '../agent/codec/utf8.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
 export interface CompanionOptions {
@@ -39,6 +39,17 @@ export interface CompanionOptions {
    * Web Crypto (wired into tweetnacl if it has no source yet); NO_ENTROPY when there is none.
    */
   random?: RandomPort;
+}
+
+/** The device's own retained announcement; 'unknown' until one arrives. */
+export type DeviceStatus = 'online' | 'offline' | 'unknown';
+
+/** A message on the device's topics that the companion did not believe, and why. */
+export interface RefusedMessage {
+  topic: string;
+  /** AUTH_FAILED (bad signature), WRONG_DEVICE, MALFORMED, STALE (older than a state already seen), ... */
+  code: string;
+  reason: string;
 }
 
 export interface PairingResult {
@@ -72,6 +83,10 @@ export class Companion {
   private readonly pending = new Map<string, Pending>();
   private readonly pairWaiters = new Map<string, (bytes: Uint8Array) => void>();
   private readonly stateWatchers = new Set<(state: StateReport) => void>();
+  private readonly manifestWatchers = new Set<(manifest: unknown) => void>();
+  private readonly statusWatchers = new Set<(status: DeviceStatus) => void>();
+  private readonly refusedWatchers = new Set<(refused: RefusedMessage) => void>();
+  private latestStatus: DeviceStatus = 'unknown';
   private manifestWaiters: Array<(bytes: Uint8Array) => void> = [];
   private latestManifest: Uint8Array | undefined;
   private latestState: StateReport | undefined;
@@ -100,7 +115,7 @@ export class Companion {
     transport.onMessage((message) => companion.onMessage(message));
     if (!transport.connected) await transport.connect();
     const id = options.deviceId;
-    for (const filter of [`${TOPIC_ROOT}/${id}/cmd/res/+/+`, topics.state(id), topics.manifest(id), topics.pairReply(id)]) {
+    for (const filter of [`${TOPIC_ROOT}/${id}/cmd/res/+/+`, topics.state(id), topics.manifest(id), topics.pairReply(id), topics.status(id)]) {
       await transport.subscribe(filter, 1);
     }
     return companion;
@@ -209,6 +224,32 @@ export class Companion {
     return () => this.stateWatchers.delete(callback);
   }
 
+  /** Calls back with every manifest whose signature verifies (the retained one first). Returns an unsubscribe function. */
+  watchManifest(callback: (manifest: unknown) => void): () => void {
+    this.manifestWatchers.add(callback);
+    const keys = this.devicePublicKeysValue;
+    if (this.latestManifest !== undefined && keys !== undefined) {
+      try { callback(verifyManifest(this.latestManifest, keys.signPublicKey)); } catch { /* reported through watchRefused */ }
+    }
+    return () => this.manifestWatchers.delete(callback);
+  }
+
+  /**
+   * The device's retained online/offline announcement (its last will says offline). Unsigned, so it only ever
+   * explains a wait; nothing is believed applied because of it.
+   */
+  watchStatus(callback: (status: DeviceStatus) => void): () => void {
+    this.statusWatchers.add(callback);
+    callback(this.latestStatus);
+    return () => this.statusWatchers.delete(callback);
+  }
+
+  /** Messages on this device's topics that were not believed: a bad signature, another device, or an older state. */
+  watchRefused(callback: (refused: RefusedMessage) => void): () => void {
+    this.refusedWatchers.add(callback);
+    return () => this.refusedWatchers.delete(callback);
+  }
+
   /** The retained manifest, signature verified; waits for it up to the timeout. */
   async manifest(options: { timeoutMs?: number } = {}): Promise<unknown> {
     const keys = this.requireDeviceKeys();
@@ -269,16 +310,32 @@ export class Companion {
   private onMessage(message: TransportMessage): void {
     try {
       this.route(message);
-    } catch {
-      // Unverifiable or malformed: not from the device, or not for us. Ignored by design.
+    } catch (error) {
+      // Unverifiable or malformed: not from the device, or not for us. Never believed; watchers may show it.
+      const code = error instanceof TrustError ? error.code : 'MALFORMED';
+      this.refused({ topic: message.topic, code, reason: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  private refused(refused: RefusedMessage): void {
+    for (const watcher of this.refusedWatchers) watcher(refused);
   }
 
   private route(message: TransportMessage): void {
     const id = this.options.deviceId;
+    if (message.topic === topics.status(id)) {
+      const text = utf8Decode(message.payload);
+      this.latestStatus = text === 'online' ? 'online' : text === 'offline' ? 'offline' : 'unknown';
+      for (const watcher of this.statusWatchers) watcher(this.latestStatus);
+      return;
+    }
     if (message.topic === topics.manifest(id)) {
+      const keys = this.devicePublicKeysValue;
+      // Verified before it replaces the one we hold, so a forged retained manifest cannot hide the real one.
+      const manifest = keys === undefined ? undefined : verifyManifest(message.payload, keys.signPublicKey);
       this.latestManifest = message.payload;
       for (const waiter of this.manifestWaiters.splice(0)) waiter(message.payload);
+      if (manifest !== undefined) for (const watcher of this.manifestWatchers) watcher(manifest);
       return;
     }
     const keys = this.devicePublicKeysValue;
@@ -326,7 +383,10 @@ export class Companion {
   }
 
   private onState(state: StateReport): void {
-    if (this.latestState !== undefined && state.issuedAt < this.latestState.issuedAt) return; // an older report arriving late
+    if (this.latestState !== undefined && (state.issuedAt < this.latestState.issuedAt || state.version < this.latestState.version)) {
+      // An older report arriving late (or replayed): signed, but not the device's current state.
+      return this.refused({ topic: topics.state(this.options.deviceId), code: 'STALE', reason: `state v${state.version} is older than v${this.latestState.version} already seen` });
+    }
     this.latestState = state;
     for (const watcher of this.stateWatchers) watcher(state);
   }
