@@ -34,7 +34,7 @@ export function auditView(app: App, session: DeviceSession): HTMLElement {
 
 function timeline(v: VerifyResult, bytes: number): HTMLElement {
   const verdict = v.ok
-    ? h('p', { class: 'ok' }, `Verified: ${count(v.entries, 'entry')}, ${count(v.checkpoints, 'signed checkpoint')} (${bytes} bytes).`)
+    ? h('p', { class: 'ok' }, `Verified: ${count(v.entries, 'entry', 'entries')}, ${count(v.checkpoints, 'signed checkpoint')} (${bytes} bytes).`)
     : h('p', { class: 'error' }, `DOES NOT VERIFY: ${v.firstBreak?.kind ?? 'corrupt'} at entry ${v.firstBreak?.index ?? '?'}. Only the ${v.trusted.length} entries before it are shown; nothing after it can be trusted.`);
   const entries = [...v.trusted].reverse();
   return h('div', {}, verdict,

@@ -31,9 +31,9 @@ function recipientsOf(c: ManifestCategory, words: Record<string, string>): strin
 }
 
 /** "1 record", "3 records". */
-export function count(n: unknown, noun: string): string {
+export function count(n: unknown, noun: string, plural = `${noun}s`): string {
   const value = typeof n === 'number' ? n : Number(n ?? 0);
-  return `${value} ${noun}${value === 1 ? '' : 's'}`;
+  return `${value} ${value === 1 ? noun : plural}`;
 }
 
 export const KIND_WORDS: Record<string, string> = {
@@ -113,7 +113,7 @@ export function auditSentence(entry: AuditEntry): string {
     case 'agent.start': return 'The device started.';
     case 'agent.stop': return 'The device stopped.';
     case 'selfcheck': return `Self-check: ${d['secure'] === true ? 'secure' : 'NOT secure'}${d['failed'] ? ` (${count(d['failed'], 'check')} failed)` : ''}.`;
-    case 'trail.trimmed': return `${count(d['removed'], 'old audit entry')} trimmed (still covered by a signed checkpoint).`;
+    case 'trail.trimmed': return `${count(d['removed'], 'old audit entry', 'old audit entries')} trimmed (still covered by a signed checkpoint).`;
     default: return String(entry.type);
   }
 }
