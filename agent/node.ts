@@ -2,3 +2,4 @@
 export * from './index.js';
 export { nodePorts, nodeMqttTransport, nodeFileStorage, nodeRandom, nodeScheduler, nodeLogger, systemClock } from './adapters/node/index.js';
 export type { NodePortsConfig, NodeMqttOptions } from './adapters/node/index.js';
+export { pairingQrSvg, pairingQrText } from './adapters/node/pairing-qr.js';

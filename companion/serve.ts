@@ -22,9 +22,9 @@ export interface WebServer {
 /** dist/web beside the bundled CLI, or (running from source) dist/web of the checkout. */
 export function webRoot(): string {
   // Beside the CLI bundle, beside its chunk directory (dist/cli/), or in the checkout's dist/ (running from source).
-  for (const candidate of ['./web/', '../web/', '../dist/web/']) {
+  for (const candidate of ['./web/', '../dist/web/', '../web/']) {
     const path = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(`${path}index.html`)) return path;
+    if (existsSync(`${path}app.js`)) return path;
   }
   throw new TrustError('INVALID_CONFIG', 'the web app is not built: run `node esbuild.config.mjs` first');
 }
