@@ -70,7 +70,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('npm pack', () => {
   it('ships the built entries, the CLI, types, scenarios, LICENSE and README; no sources, tests or benches', () => {
     for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/agent.js', 'dist/node.js', 'dist/cli.js', 'dist/collector.js',
-      'dist/companion.js', 'dist/types/agent/index.d.ts', 'dist/types/agent/node.d.ts', 'simulator/scenarios/default.json']) {
+      'dist/companion.js', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css', 'dist/types/agent/index.d.ts', 'dist/types/agent/node.d.ts', 'simulator/scenarios/default.json']) {
       expect(packed).toContain(file);
     }
     expect(packed.some((f) => f.startsWith('dist/chunks/'))).toBe(true);
@@ -94,7 +94,7 @@ describe('npm pack', () => {
         expect([...Object.keys(manifest.dependencies), ...optional], `${file} loads ${spec}`).toContain(packageName(spec));
       }
     }
-    expect(optional.sort()).toEqual(['aedes', 'selfsigned']);
+    expect(optional.sort()).toEqual(['aedes', 'selfsigned', 'ws']);
   });
 
   it('installs with its declared dependencies only (the optional simulator packages are not pulled in)', () => {
