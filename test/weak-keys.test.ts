@@ -75,15 +75,20 @@ describe('every way a key comes in', () => {
     }
     // A vendor database that hands back a low-order key for a sender id: the envelope is refused, nothing delivered.
     const device = nacl.box.keyPair();
-    const sealer = new Sealer({
-      identity: { boxSecretKey: device.secretKey, boxKeyId: new Uint8Array(8).fill(7) }, deviceId: 'dev-2', recipientPublicKey: collectorKeys.publicKey, sessionId: new Uint8Array(8).fill(1),
-    });
-    const envelope = sealer.seal('telemetry', [{ id: { session: '01', seq: 0 }, category: 'climate', at: 1, expiresAt: 10_000_000, data: { t: 1 } }], 2);
-    const lookedUp = createCollector({ secretKey: collectorKeys.secretKey, now: () => 1_000, devices: () => ({ deviceId: 'dev-2', boxPublicKey: vectors[0]!.key }) });
-    const delivered: unknown[] = [];
-    lookedUp.onReading((_id, reading) => delivered.push(reading));
-    expect(lookedUp.ingest(topics.telemetry('dev-2'), envelope)).toMatchObject({ ok: false, code: 'WEAK_KEY' });
-    expect(delivered).toEqual([]);
+    const weak = { deviceId: 'dev-2', boxPublicKey: vectors[0]!.key };
+    for (const version of [1, 2] as const) {
+      const sealer = new Sealer({
+        identity: { boxSecretKey: device.secretKey, boxKeyId: new Uint8Array(8).fill(7) }, deviceId: 'dev-2', recipientPublicKey: collectorKeys.publicKey,
+        sessionId: new Uint8Array(8).fill(1), version,
+      });
+      const envelope = sealer.seal('telemetry', [{ id: { session: '0101010101010101', seq: 0 }, category: 'climate', at: 1, expiresAt: 10_000_000, data: { t: 1 } }], 2);
+      // v1 finds the sender by its key id (`devices` lookup), v2 by the topic's device (`deviceKeys`).
+      const lookedUp = createCollector({ secretKey: collectorKeys.secretKey, now: () => 1_000, devices: () => weak, deviceKeys: () => [weak] });
+      const delivered: unknown[] = [];
+      lookedUp.onReading((_id, reading) => delivered.push(reading));
+      expect(lookedUp.ingest(topics.telemetry('dev-2'), envelope), `v${version}`).toMatchObject({ ok: false, code: 'WEAK_KEY' });
+      expect(delivered).toEqual([]);
+    }
   });
 
   it('pairing, companion side: a pairing payload with a low-order box key is refused', () => {
