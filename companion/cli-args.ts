@@ -3,7 +3,7 @@ import { HELP_OPTION, parseCli, type OptionSpecs } from '../cli/args.js';
 
 /** Options that take a value, and switches; anything else is refused by the strict parser. */
 const VALUE_FLAGS = ['broker', 'ca', 'device', 'key-file', 'timeout', 'expected-version', 'patch', 'category', 'user', 'out', 'receipt-out', 'count', 'duration', 'port', 'host'] as const;
-const SWITCHES = ['json', 'insecure', 'accept-manifest', 'all', 'markdown'] as const;
+const SWITCHES = ['json', 'insecure', 'accept-manifest', 'all', 'markdown', 'yes'] as const;
 
 const COMPANION_OPTIONS: OptionSpecs = Object.fromEntries([
   ...VALUE_FLAGS.map((name) => [name, { type: 'string' }] as const),

@@ -297,13 +297,15 @@ export class Companion {
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let unregister = (): void => undefined;
+      let sent = send === undefined;
       const timer = this.scheduler.setTimeout(() => {
         unregister();
-        reject(new TrustError('TRANSPORT', `no ${what} within ${timeoutMs ?? this.options.timeoutMs ?? 10_000} ms`));
+        const noReply: NoReply = { noReply: true, sent, deviceStatus: this.latestStatus };
+        reject(new TrustError('TRANSPORT', `no ${what} within ${timeoutMs ?? this.options.timeoutMs ?? 10_000} ms`, { cause: noReply }));
       }, timeoutMs ?? this.options.timeoutMs ?? 10_000);
       const settle = <A>(fn: (a: A) => void) => (a: A): void => { this.scheduler.clearTimeout(timer); unregister(); fn(a); };
       unregister = register(settle(resolve), settle(reject));
-      send?.().catch((error: unknown) => settle(reject)(error instanceof TrustError ? error : new TrustError('TRANSPORT', 'publish failed', { cause: error })));
+      send?.().then(() => { sent = true; }, (error: unknown) => settle(reject)(error instanceof TrustError ? error : new TrustError('TRANSPORT', 'publish failed', { cause: error })));
     });
   }
 
@@ -395,6 +397,22 @@ export class Companion {
 function rejectionError(reply: RejectedReply): TrustError {
   const version = reply.currentVersion === undefined ? '' : ` (current version ${reply.currentVersion})`;
   return new TrustError(reply.code as TrustErrorCode, `${reply.reason}${version}`, { cause: reply });
+}
+
+/**
+ * The cause of a request that got no answer in time. `sent`: the broker acknowledged the request, so a device that
+ * keeps a session there (every agent does) still receives it when it reconnects and applies it if it is still
+ * within its lifetime; the answer then goes to whoever listens (the state report shows it).
+ */
+export interface NoReply {
+  noReply: true;
+  sent: boolean;
+  deviceStatus: DeviceStatus;
+}
+
+export function noReplyOf(error: unknown): NoReply | undefined {
+  const cause = (error as { cause?: Partial<NoReply> } | undefined)?.cause;
+  return cause?.noReply === true ? (cause as NoReply) : undefined;
 }
 
 export function createCompanion(options: CompanionOptions): Promise<Companion> {

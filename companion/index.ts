@@ -1,5 +1,6 @@
 /** Companion library for app developers: pair with a device and talk to it over any Transport. */
-export { Companion, createCompanion, type CompanionOptions, type PairingResult, type RequestOptions } from './client.js';
+export { Companion, createCompanion, noReplyOf, type CompanionOptions, type DeviceStatus, type NoReply, type PairingResult, type RefusedMessage, type RequestOptions } from './client.js';
+export { exportToCsv, exportToJson, readExport, type ExportDocument } from './export-format.js';
 export { decodeOwnerKeyFile, encodeOwnerKeyFile, generateOwnerKeys, ownerKeysFrom, type KnownDevice, type OwnerKeyFile, type OwnerKeys } from './keys.js';
 export { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 export { decodePairingPayload, type PairingPayload } from '../agent/owner/pairing.js';

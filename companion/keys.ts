@@ -20,6 +20,12 @@ export interface KnownDevice {
   deviceType: string;
   signPublicKey: Uint8Array;
   boxPublicKey: Uint8Array;
+  /** Where the device was paired (remembered so later commands need no --broker / --ca). */
+  broker?: string;
+  /** The CA certificate (PEM) that signed that broker's certificate. */
+  caPem?: string;
+  /** The owner opted into a plaintext or unverified link for this device at pairing. */
+  insecure?: boolean;
 }
 
 /** New owner keys from `random` (checked and probed), or from the host's Web Crypto when none is given. */
@@ -46,7 +52,11 @@ export interface OwnerKeyFile {
 export function encodeOwnerKeyFile(file: OwnerKeyFile): string {
   const devices: Record<string, unknown> = {};
   for (const [id, device] of Object.entries(file.devices)) {
-    devices[id] = { deviceType: device.deviceType, signPublicKey: toHex(device.signPublicKey), boxPublicKey: toHex(device.boxPublicKey) };
+    devices[id] = {
+      deviceType: device.deviceType, signPublicKey: toHex(device.signPublicKey), boxPublicKey: toHex(device.boxPublicKey),
+      ...(device.broker === undefined ? {} : { broker: device.broker }), ...(device.caPem === undefined ? {} : { caPem: device.caPem }),
+      ...(device.insecure === true ? { insecure: true } : {}),
+    };
   }
   return JSON.stringify({
     v: 1, keyId: toHex(file.keys.keyId), signSecretKey: toHex(file.keys.signSecretKey), boxSecretKey: toHex(file.keys.boxSecretKey), devices,
@@ -66,11 +76,21 @@ export function decodeOwnerKeyFile(text: string): OwnerKeyFile {
   const box = fromHex(String(record.boxSecretKey), 'boxSecretKey');
   if (sign.length !== 64 || box.length !== 32) throw new TrustError('CORRUPT', 'key file holds keys of the wrong length');
   const devices: Record<string, KnownDevice> = {};
-  const list = (record.devices ?? {}) as Record<string, { deviceType?: unknown; signPublicKey?: unknown; boxPublicKey?: unknown }>;
+  const list = (record.devices ?? {}) as Record<string, { deviceType?: unknown; signPublicKey?: unknown; boxPublicKey?: unknown; broker?: unknown; caPem?: unknown; insecure?: unknown }>;
   for (const [id, device] of Object.entries(list)) {
+    if (device === null || typeof device !== 'object') throw new TrustError('CORRUPT', `key file entry for ${id} is not an object`);
     const boxPublicKey = fromHex(String(device.boxPublicKey), 'boxPublicKey');
     assertStrongX25519(boxPublicKey, `devices.${id}.boxPublicKey`);
-    devices[id] = { deviceType: String(device.deviceType ?? ''), signPublicKey: fromHex(String(device.signPublicKey), 'signPublicKey'), boxPublicKey };
+    const signPublicKey = fromHex(String(device.signPublicKey), 'signPublicKey');
+    if (signPublicKey.length !== 32) throw new TrustError('CORRUPT', `key file holds a device sign key of the wrong length for ${id}`);
+    if (device.broker !== undefined && typeof device.broker !== 'string') throw new TrustError('CORRUPT', `key file broker of ${id} is not text`);
+    if (device.caPem !== undefined && typeof device.caPem !== 'string') throw new TrustError('CORRUPT', `key file CA of ${id} is not text`);
+    devices[id] = {
+      deviceType: String(device.deviceType ?? ''), signPublicKey, boxPublicKey,
+      // Where pairing happened, so later commands need no --broker / --ca.
+      ...(typeof device.broker === 'string' ? { broker: device.broker } : {}), ...(typeof device.caPem === 'string' ? { caPem: device.caPem } : {}),
+      ...(device.insecure === true ? { insecure: true } : {}),
+    };
   }
   return { keys: ownerKeysFrom(sign, box), devices };
 }

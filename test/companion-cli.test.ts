@@ -80,7 +80,7 @@ describe('companion CLI', () => {
     expect(JSON.parse(conflict.out)).toMatchObject({ ok: false, code: 'VERSION_CONFLICT', currentVersion: 1 });
 
     const receiptFile = join(dir, 'erase.receipt');
-    expect((await cli(['erase', '--category', 'occupancy', '--receipt-out', receiptFile, ...common])).code).toBe(0);
+    expect((await cli(['erase', '--category', 'occupancy', '--receipt-out', receiptFile, '--yes', ...common])).code).toBe(0);
     const verified = await cli(['verify-receipt', receiptFile, ...common]);
     expect(verified.out).toContain('Receipt signature verified');
     expect(verified.out).toContain('erase-category');
@@ -94,7 +94,7 @@ describe('companion CLI', () => {
     expect((await stat(exportFile)).mode & 0o777).toBe(0o600);
     const got = JSON.parse((await cli(['get', ...common, '--json'])).out);
     expect(got.result.enforced).toEqual({ version: 1, settings: { temperature: 'minimised', occupancy: 'full', names: 'off' } });
-    const transfer = await cli(['transfer', ...common]);
+    const transfer = await cli(['transfer', '--yes', ...common]);
     expect(transfer.out).toContain('transfer: accepted');
     expect(device.channel.isPaired()).toBe(false);
     const after = await cli(['get', ...common, '--json', '--timeout', '300']);
