@@ -3,6 +3,13 @@
  * envelopes, so forged input cannot fill them, and both are bounded.
  */
 
+/** One fact the collector learned, as the persistent state log stores it (collector/state.ts). */
+export type StateEvent =
+  | { kind: 'envelope'; deviceId: string; replayKey: string; seq: number }
+  | { kind: 'reading'; deviceId: string; session: string; seq: number; expiresAt: number };
+
+export type Journal = (event: StateEvent) => void;
+
 /**
  * Envelope replay detection for one (device, session): an IPsec-style sliding window over the envelope
  * sequence. Seqs more than `window` below the highest seen are treated as replays: a live agent never sends
@@ -18,6 +25,11 @@ class SeqWindow {
     return seq <= this.top - this.window || this.seen.has(seq);
   }
 
+  /** What must be remembered to rebuild this window: the top and every seq still inside the window. */
+  remembered(): number[] {
+    return [...this.seen].filter((seq) => seq > this.top - this.window || seq === this.top);
+  }
+
   add(seq: number): void {
     this.seen.add(seq);
     if (seq > this.top) this.top = seq;
@@ -30,6 +42,8 @@ class SeqWindow {
 export class ReplayGuard {
   /** deviceId -> (session hex -> window); inner maps are kept in least-recently-used order. */
   private readonly devices = new Map<string, Map<string, SeqWindow>>();
+  /** Told every accepted envelope (set by a persistent state log after it restored this guard). */
+  journal: Journal | undefined;
 
   constructor(
     private readonly window: number,
@@ -51,9 +65,19 @@ export class ReplayGuard {
     sessions.delete(session);
     sessions.set(session, window);
     window.add(seq);
+    this.journal?.({ kind: 'envelope', deviceId, replayKey: session, seq });
     if (sessions.size > this.maxSessionsPerDevice) {
       const oldest = sessions.keys().next().value;
       if (oldest !== undefined) sessions.delete(oldest);
+    }
+  }
+
+  /** Everything remembered, as events that rebuild it (oldest session first, so LRU order survives). */
+  *export(): Generator<StateEvent> {
+    for (const [deviceId, sessions] of this.devices) {
+      for (const [replayKey, window] of sessions) {
+        for (const seq of window.remembered()) yield { kind: 'envelope', deviceId, replayKey, seq };
+      }
     }
   }
 }
@@ -66,6 +90,8 @@ export class ReplayGuard {
 export class ReadingTracker {
   private readonly entries = new Map<string, number>();
   private insertsSinceSweep = 0;
+  /** Told every admitted reading (set by a persistent state log after it restored this tracker). */
+  journal: Journal | undefined;
 
   constructor(
     private readonly maxEntries: number,
@@ -78,12 +104,22 @@ export class ReadingTracker {
     const key = `${deviceId}\u0000${session}\u0000${seq}`;
     if (this.entries.has(key)) return false;
     this.entries.set(key, expiresAt);
+    this.journal?.({ kind: 'reading', deviceId, session, seq, expiresAt });
     if (++this.insertsSinceSweep >= this.sweepEvery || this.entries.size > this.maxEntries) this.sweep(now);
     return true;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Every unexpired reading remembered, as events that rebuild this tracker. */
+  *export(now: number): Generator<StateEvent> {
+    for (const [key, expiresAt] of this.entries) {
+      if (expiresAt <= now) continue;
+      const [deviceId = '', session = '', seq = '0'] = key.split('\u0000');
+      yield { kind: 'reading', deviceId, session, seq: Number(seq), expiresAt };
+    }
   }
 
   private sweep(now: number): void {

@@ -16,6 +16,7 @@ import { TrustError, isTrustError, type TrustErrorCode } from '../agent/errors.j
 import type { Transport } from '../agent/ports/transport.js';
 import { parseDeviceTopic, topics } from '../agent/topics.js';
 import { ReadingTracker, ReplayGuard } from './dedup.js';
+import { bindState, type CollectorState } from './state.js';
 
 /**
  * The receiving side a vendor's cloud would run: opens v1 envelopes, checks they belong where they arrived,
@@ -66,6 +67,11 @@ export interface CollectorOptions {
   maxSharedKeys?: number;
   /** v2 envelopes whose ciphertext fingerprint is kept to tell a nonce reuse from a replay (default 65,536). */
   maxFingerprints?: number;
+  /**
+   * Replay and dedup memory that survives restarts (`fileCollectorState(storage)`, or a vendor's shared store;
+   * docs/protocol.md, "Collector state"). Without it the collector forgets on restart.
+   */
+  state?: CollectorState;
 }
 
 export interface ReadingMeta {
@@ -146,6 +152,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const lookup = typeof options.devices === 'function' ? options.devices : undefined;
   const replays = new ReplayGuard(options.replayWindow ?? 4096, options.maxSessionsPerDevice ?? 16);
   const tracker = new ReadingTracker(options.maxTrackedReadings ?? 1_000_000);
+  if (options.state !== undefined) bindState(options.state, replays, tracker, () => options.now());
   const listeners = new Set<ReadingListener>();
   const stats: CollectorStats = {
     received: 0, accepted: 0, readings: 0, duplicates: 0, expiredOnArrival: 0, listenerErrors: 0,
@@ -357,3 +364,5 @@ function categoryTables(registries: ReadonlyArray<{ categories: ReadonlyArray<{ 
   }
   return tables;
 }
+
+export { fileCollectorState, memoryCollectorState, type CollectorState, type FileStateOptions, type StateEvent } from './state.js';
