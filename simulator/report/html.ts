@@ -42,9 +42,12 @@ function eventList(report: SimulationReport): string {
 }
 
 function deviceList(report: SimulationReport): string {
-  const rows = report.devices.map((d) => `<tr><td>${esc(d.id)}</td><td>${esc(d.type)}</td><td>${d.reportPath === undefined
-    ? '<span class="muted">—</span>' : `<a href="${esc(d.reportPath)}">${esc(d.reportPath)}</a>`}</td></tr>`);
-  return `<table><tr><th>Device</th><th>Type</th><th>Device report</th></tr>${rows.join('')}</table>`;
+  const rows = report.devices.map((d) => {
+    const delivered = Object.entries(d.delivered).map(([c, n]) => `${esc(c)} ${n}`).join(' · ');
+    return `<tr><td>${esc(d.id)}</td><td>${esc(d.type)}</td><td>${delivered === '' ? '<span class="muted">none</span>' : delivered}</td><td>${d.reportPath === undefined
+      ? '<span class="muted">—</span>' : `<a href="${esc(d.reportPath)}">${esc(d.reportPath)}</a>`}</td></tr>`;
+  });
+  return `<table><tr><th>Device</th><th>Type</th><th>Readings delivered per category</th><th>Device report</th></tr>${rows.join('')}</table>`;
 }
 
 /** The whole report as one self-contained HTML page: inline CSS and inline SVG only, opens from disk offline. */
@@ -63,6 +66,7 @@ export function renderHtmlReport(report: SimulationReport): string {
 <p>Seed <b>${s.seed}</b> · ${esc(new Date(s.startMs).toISOString())} + ${esc(formatDuration(s.durationMs))} (${esc(s.speed)}) · broker ${esc(s.broker)} · ${report.devices.length} devices${s.source === undefined ? '' : ` · ${esc(s.source)}`}</p>
 <div class="cards">${card('accepted for transmit', String(t.accepted))}${card('delivered', String(t.delivered))}${card('wire messages', String(t.wireMessages))}${card('wire bytes', String(t.wireBytes))}${card('hostile rejected', `${t.hostileRejected}/${t.hostileSent}`)}</div>
 <h2>Verdicts</h2>
+<p class="muted">Checked: how many items a verdict examined (readings, stored-record rows, messages, requests); the summary says what they are and how they add up.</p>
 <table><tr><th>Verdict</th><th>Result</th><th>Checked</th><th>Violations</th><th>Summary and evidence</th></tr>
 ${verdictRows(report)}
 </table>
@@ -71,7 +75,7 @@ ${verdictRows(report)}
 ${readingsChart(report)}
 ${eventList(report)}
 <h2>Data stored on devices against retention limits</h2>
-<p class="muted">Bar: the oldest record of the category seen in any device store snapshot, as a share of its retention limit (red line). A red bar would be a violation.</p>
+<p class="muted">Bar: the stored record of the category closest to its limit in any device store sample, as a share of the limit in force for it (red line): the owner's choice where the owner chose one, else the registry maximum. A red bar would be a violation.</p>
 ${storageChart(report)}
 <div class="grid2"><section>
 <h2>Delivery delay</h2>

@@ -1,12 +1,14 @@
 import { formatDuration } from '../scenario/duration.js';
 import type { Scenario } from '../scenario/types.js';
 import { DATA_MODEL } from '../verdicts/data-model.js';
+import { buildTimeline, deviceType, tightestRetention } from '../verdicts/timeline.js';
 import type { Evidence, Verdict } from '../verdicts/evidence.js';
 
 /** Everything the JSON, JUnit and HTML outputs show. Deterministic for a seed, except the optional `runtime`. */
 export interface SimulationReport {
   scenario: { name: string; description: string; seed: number; startMs: number; durationMs: number; speed: string; broker: string; source?: string };
-  devices: Array<{ id: string; type: string; reportPath?: string }>;
+  /** `delivered`: readings the collector delivered per category (the same count in every table and chart). */
+  devices: Array<{ id: string; type: string; delivered: Record<string, number>; reportPath?: string }>;
   verdicts: Verdict[];
   passed: boolean;
   totals: { accepted: number; delivered: number; wireMessages: number; wireBytes: number; hostileSent: number; hostileRejected: number };
@@ -56,7 +58,8 @@ export function buildReport(
     scenario: scenarioInfo,
     devices: scenario.devices.map((d) => {
       const path = extra.deviceReports?.[d.id];
-      return path === undefined ? { id: d.id, type: d.type } : { id: d.id, type: d.type, reportPath: path };
+      const delivered = deliveredByCategory(evidence, d.id);
+      return path === undefined ? { id: d.id, type: d.type, delivered } : { id: d.id, type: d.type, delivered, reportPath: path };
     }),
     verdicts,
     passed: verdicts.every((v) => v.pass),
@@ -92,8 +95,10 @@ function readingSeries(evidence: Evidence): SimulationReport['readings'] {
   }
   for (const r of evidence.delivered) {
     const counts = series.get(`${typeOf(scenario, r.deviceId)} · ${r.category}`);
-    const i = Math.floor((r.at - scenario.startMs) / bucketMs);
-    if (counts && i >= 0 && i < buckets) counts[i] = (counts[i] ?? 0) + 1;
+    // A reading stamped before the start or after the end (a skewed device clock) goes to the edge bucket: every
+    // delivered reading is in the chart, so a row's total is the count shown everywhere else.
+    const i = Math.min(buckets - 1, Math.max(0, Math.floor((r.at - scenario.startMs) / bucketMs)));
+    if (counts) counts[i] = (counts[i] ?? 0) + 1;
   }
   return { startMs: scenario.startMs, bucketMs, buckets, series: [...series].map(([key, counts]) => ({ key, counts })) };
 }
@@ -121,20 +126,38 @@ function markersOf(scenario: Scenario): SimulationReport['markers'] {
   });
 }
 
+/**
+ * Per category: the stored record closest to its limit in any store sample, with that limit. The limit is the one in
+ * force for the record (the tightest of the registry maximum and the owner's choices over its life, as the retention
+ * verdict judges it), so a 12 h choice is drawn as 12 h, not as the registry's 1 d.
+ */
 function storageRows(evidence: Evidence): SimulationReport['storage'] {
-  const rows = new Map<string, { key: string; retentionMs: number; maxAgeMs: number; maxCount: number }>();
-  for (const d of evidence.scenario.devices) {
-    for (const [category, rule] of Object.entries(DATA_MODEL[d.type])) {
+  const { scenario } = evidence;
+  const timeline = buildTimeline(scenario);
+  const limitOf = (deviceId: string, category: string, from: number, to: number): number => {
+    const limit = tightestRetention(timeline, deviceId, category, from, to);
+    return Number.isFinite(limit) ? limit : (DATA_MODEL[deviceType(scenario, deviceId)][category]?.maxRetentionMs ?? 0);
+  };
+  const rows = new Map<string, { key: string; retentionMs: number; maxAgeMs: number; maxCount: number; share: number }>();
+  for (const d of scenario.devices) {
+    for (const category of Object.keys(DATA_MODEL[d.type])) {
       const key = `${d.type} · ${category}`;
-      if (!rows.has(key)) rows.set(key, { key, retentionMs: rule.maxRetentionMs, maxAgeMs: 0, maxCount: 0 });
+      // Nothing stored: the limit in force at the end of the run (the tightest over the devices of the type).
+      const limit = limitOf(d.id, category, scenario.endMs, scenario.endMs);
+      const row = rows.get(key);
+      if (row === undefined) rows.set(key, { key, retentionMs: limit, maxAgeMs: 0, maxCount: 0, share: -1 });
+      else if (row.share < 0) row.retentionMs = Math.min(row.retentionMs, limit);
     }
   }
   for (const snap of evidence.stores) {
     const counts = new Map<string, number>();
     for (const rec of snap.records) {
-      const row = rows.get(`${typeOf(evidence.scenario, snap.deviceId)} · ${rec.category}`);
+      const row = rows.get(`${typeOf(scenario, snap.deviceId)} · ${rec.category}`);
       if (!row) continue;
-      row.maxAgeMs = Math.max(row.maxAgeMs, snap.takenAt - rec.at);
+      const age = snap.takenAt - rec.at;
+      const limit = limitOf(snap.deviceId, rec.category, rec.at, snap.takenAt);
+      const share = limit > 0 ? age / limit : Infinity;
+      if (share > row.share) Object.assign(row, { share, maxAgeMs: age, retentionMs: limit });
       counts.set(row.key, (counts.get(row.key) ?? 0) + 1);
     }
     for (const [key, n] of counts) {
@@ -142,7 +165,14 @@ function storageRows(evidence: Evidence): SimulationReport['storage'] {
       if (row) row.maxCount = Math.max(row.maxCount, n);
     }
   }
-  return [...rows.values()];
+  return [...rows.values()].map(({ key, retentionMs, maxAgeMs, maxCount }) => ({ key, retentionMs, maxAgeMs: Math.max(0, maxAgeMs), maxCount }));
+}
+
+/** Readings the collector delivered per category of one device, from the final evidence (the one count shown everywhere). */
+export function deliveredByCategory(evidence: Evidence, deviceId: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of evidence.delivered) if (r.deviceId === deviceId) counts[r.category] = (counts[r.category] ?? 0) + 1;
+  return counts;
 }
 
 function delayHistogram(evidence: Evidence): SimulationReport['delays'] {

@@ -7,16 +7,17 @@ export function renderSummaryTable(verdicts: readonly Verdict[], options: { colo
   // The short id keeps the table narrow enough for a terminal; the HTML report shows the full titles.
   const rows = verdicts.map((v) => [v.id, v.pass ? 'PASS' : 'FAIL', String(v.checked), String(v.violations), v.summary]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells
+  // Only a row's PASS/FAIL cell is painted; the header's "Result" is a label, not a failure.
+  const line = (cells: string[], isRow = true): string => cells
     .map((c, i) => {
       const w = widths[i] ?? 0;
       const padded = i === 2 || i === 3 ? c.padStart(w) : c.padEnd(w);
-      return i === 1 ? paint(padded, c === 'PASS' ? 32 : 31) : padded;
+      return i === 1 && isRow ? paint(padded, c === 'PASS' ? 32 : 31) : padded;
     })
     .join('  ')
     .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const failed = verdicts.filter((v) => !v.pass).length;
   const footer = failed === 0 ? `All ${verdicts.length} verdicts passed.` : `${failed} of ${verdicts.length} verdicts FAILED.`;
-  return [line(header), rule, ...rows.map(line), rule, footer].join('\n') + '\n';
+  return [line(header, false), rule, ...rows.map((r) => line(r)), rule, footer].join('\n') + '\n';
 }

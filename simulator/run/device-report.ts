@@ -44,7 +44,7 @@ ul{margin:0;padding-left:18px}</style></head><body>
 <p><a href="../../index.html">&larr; simulation report</a></p>
 <h1>${esc(deviceId)}</h1>
 <h2>Audit trail</h2>
-<p>Exported ${esc(source)}; verified off the device: <span class="${verified.ok ? 'pass' : 'fail'}">${verified.ok ? 'VERIFIES' : 'DOES NOT VERIFY'}</span> (${verified.entries} entries, ${verified.checkpoints} signed checkpoints).
+<p>Exported ${esc(source)}; verified off the device: <span class="${verified.ok ? 'pass' : 'fail'}">${verified.ok ? 'VERIFIES' : 'DOES NOT VERIFY'}</span> (${checkpointText(verified, compliance)}).
 Files: <a href="audit-trail.bin">audit-trail.bin</a> (check it yourself: <code>trust-agent audit verify audit-trail.bin --key ${esc(signKeyHex)}</code>), <a href="audit-verify.json">audit-verify.json</a>.</p>
 <h2>Compliance self-assessment</h2>
 <p>Fetched ${esc(report.source)}: <b>${compliance.summary.met} met, ${compliance.summary.notMet} not met, ${compliance.summary.notApplicable} not applicable</b>; mode ${esc(compliance.mode)}. Markdown: <a href="compliance.md">compliance.md</a></p>
@@ -59,4 +59,18 @@ function complianceTable(report: ComplianceReport): string {
   const rows = report.rows.map((r) => `<tr><td>${esc(r.id)}</td><td>${esc(r.title)}</td><td>${status(r.status)}</td>`
     + `<td><ul>${r.evidence.map((e) => `<li>${esc(e)}</li>`).join('')}</ul>${r.note === undefined ? '' : `<p>${esc(r.note)}</p>`}</td></tr>`);
   return `<table><tr><th>Req</th><th>Requirement</th><th>Status</th><th>Evidence</th></tr>${rows.join('')}</table>`;
+}
+
+/**
+ * The exported file's entries and checkpoints, reconciled with the R12 row of the self-assessment below: exporting
+ * signs the head when it is not signed yet, so the file can hold one checkpoint more than the device has stored.
+ */
+function checkpointText(verified: VerifyResult, compliance: ComplianceReport): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const text = `${plural(verified.entries, 'entry').replace('entrys', 'entries')}, ${plural(verified.checkpoints, 'signed checkpoint')} in the exported file`;
+  const r12 = compliance.rows.find((r) => r.id === 'R12')?.evidence.join(' ') ?? '';
+  const stored = /signed checkpoints = (\d+)/.exec(r12)?.[1];
+  if (stored === undefined || Number(stored) === verified.checkpoints) return text;
+  const added = verified.checkpoints - Number(stored);
+  return `${text}: ${stored} stored on the device (as R12 below counts) and ${added === 1 ? 'one' : added} over the head, signed by the device for this export`;
 }

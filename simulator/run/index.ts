@@ -1,6 +1,6 @@
 import type { Agent } from '../../agent/agent.js';
 import type { ProgressSample } from '../progress.js';
-import { buildReport, type SimulationReport } from '../report/index.js';
+import { buildReport, deliveredByCategory, type SimulationReport } from '../report/index.js';
 import type { Scenario, ScenarioEvent } from '../scenario/types.js';
 import { checkVerdicts, type Evidence, type Verdict } from '../verdicts/index.js';
 import { verifyExportedTrail, writeDeviceFiles } from './device-report.js';
@@ -63,6 +63,8 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
     await world.setUp();
     await mainLoop(world, options, wallStart);
     const outcomes = await world.phases.time('finish', () => finish(world, options));
+    // Counted after the agents stopped (their last drain delivers too): the count the report shows everywhere.
+    for (const o of outcomes) o.collected = deliveredByCategory(world.evidence, o.id);
     world.evidence.runEndMs = world.time.now();
     world.canonicalOrder();
     const verdicts = world.phases.timeSync('verdicts', () => checkVerdicts(world.evidence));
@@ -164,7 +166,6 @@ async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[
   const outcomes: DeviceOutcome[] = [];
   for (const device of world.devices.values()) {
     const outcome: DeviceOutcome = { id: device.id, type: device.type, settings: {}, collected: {}, boots: device.boots, trailVerified: false };
-    for (const r of world.evidence.delivered) if (r.deviceId === device.id) outcome.collected[r.category] = (outcome.collected[r.category] ?? 0) + 1;
     const agent = device.agent;
     const owner = world.owners.get(device.id);
     if (agent !== undefined && owner !== undefined) {

@@ -14,11 +14,18 @@ function tolerance(ctx: CheckContext, r: { deviceId: string; category: string })
   return ctx.bound + window + (ctx.slack.get(r.deviceId) ?? 0);
 }
 
+/** How the stored rows add up: every store sample checks every record still stored, so a record counts once per sample. */
+function storedPart(ctx: CheckContext): string {
+  const samples = new Set(ctx.evidence.stores.map((s) => s.takenAt)).size;
+  return `stored-record rows over ${samples} store samples (one per record per sample)`;
+}
+
 /** V1: nothing of a category leaves after it was turned off or made local, nor data taken while it was. */
 export function checkWithdrawal(ctx: CheckContext): Verdict {
   const t = new Tally();
+  const stored = storedPart(ctx);
   for (const r of ctx.evidence.delivered) {
-    t.checked++;
+    t.check('delivered readings');
     const tol = tolerance(ctx, r);
     if (neverTransmitting(ctx.timeline, r.deviceId, r.category, r.at - tol, r.at + tol)) {
       t.violation(r, 'delivered data taken while the category was off or local');
@@ -28,7 +35,7 @@ export function checkWithdrawal(ctx: CheckContext): Verdict {
   }
   for (const snap of ctx.evidence.stores) {
     for (const rec of snap.records) {
-      t.checked++;
+      t.check(stored);
       const from = snap.takenAt - ctx.bound;
       if (alwaysSetting(ctx.timeline, snap.deviceId, rec.category, from, snap.takenAt, 'off')) {
         t.violation({ deviceId: snap.deviceId, takenAt: snap.takenAt, ...rec }, 'stored on the device while the category is off');
@@ -123,15 +130,16 @@ export function checkRetention(ctx: CheckContext): Verdict {
   const t = new Tally();
   const allowed = (device: string, category: string, at: number, seenAt: number): number =>
     tightestRetention(ctx.timeline, device, category, at, seenAt - ctx.bound) + tolerance(ctx, { deviceId: device, category });
+  const stored = storedPart(ctx);
   for (const r of ctx.evidence.delivered) {
-    t.checked++;
+    t.check('delivered readings');
     const slack = ctx.slack.get(r.deviceId) ?? 0;
     if (r.receivedAt > r.expiresAt + slack) t.violation(r, 'delivered after its expiry');
     else if (r.expiresAt - r.at > allowed(r.deviceId, r.category, r.at, r.receivedAt)) t.violation(r, 'expiry beyond the allowed retention');
   }
   for (const snap of ctx.evidence.stores) {
     for (const rec of snap.records) {
-      t.checked++;
+      t.check(stored);
       const slack = ctx.slack.get(snap.deviceId) ?? 0;
       const row = { deviceId: snap.deviceId, takenAt: snap.takenAt, ...rec };
       if (rec.expiresAt < snap.takenAt - ctx.bound - slack) t.violation(row, 'expired record still stored');

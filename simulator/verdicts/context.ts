@@ -42,9 +42,17 @@ export interface RawPoint {
 /** Collects violations for one verdict and turns them into the verdict. */
 export class Tally {
   checked = 0;
+  /** What `checked` is made of when it adds up different things (delivered readings + stored-record rows). */
+  private readonly parts = new Map<string, number>();
   violations = 0;
   first: unknown;
   readonly details: Record<string, number | string> = {};
+
+  /** One more item checked, counted under `part` in the summary's breakdown. */
+  check(part: string): void {
+    this.checked++;
+    this.parts.set(part, (this.parts.get(part) ?? 0) + 1);
+  }
 
   violation(record: unknown, why: string): void {
     this.violations++;
@@ -55,9 +63,11 @@ export class Tally {
   verdict(id: string, title: string, what: string, extraFailure?: string): Verdict {
     const vacuous = this.checked === 0;
     const pass = this.violations === 0 && !vacuous && extraFailure === undefined;
+    // A total that adds up different things says so, or "Checked 217952" next to 9960 readings reads as a mistake.
+    const made = this.parts.size > 1 ? ` (${[...this.parts].map(([part, n]) => `${n} ${part}`).join(' + ')})` : '';
     const summary = extraFailure ?? (vacuous ? `nothing to check: no ${what} in the evidence`
-      : this.violations === 0 ? `${this.checked} ${what} checked, all compliant`
-      : `${this.violations} of ${this.checked} ${what} violate`);
+      : this.violations === 0 ? `${this.checked} ${what} checked${made}, all compliant`
+      : `${this.violations} of ${this.checked} ${what} violate${made}`);
     const verdict: Verdict = { id, title, pass, checked: this.checked, violations: this.violations, summary };
     if (this.first !== undefined) verdict.firstOffending = this.first;
     if (Object.keys(this.details).length > 0) verdict.details = this.details;
