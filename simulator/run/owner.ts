@@ -1,4 +1,4 @@
-import type { VirtualTime } from '../../agent/adapters/memory/index.js';
+import { seededRandom, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { Transport, TransportOptions } from '../../agent/ports/index.js';
 import { createCompanion, generateOwnerKeys, type Companion, type OwnerKeys } from '../../companion/index.js';
 import type { AcceptedReply } from '../../agent/owner/replies.js';
@@ -19,16 +19,26 @@ export class SimOwner {
   /** Device sign keys of earlier owners' eras (after transfers), to verify the whole audit trail. */
   readonly previousSignKeys: Uint8Array[] = [];
 
-  constructor(private readonly device: SimDevice, private readonly time: VirtualTime, private readonly transport: (o: TransportOptions) => Transport) {}
+  /** Pairings so far: each new owner (after a transfer) gets keys of their own. */
+  private pairings = 0;
+
+  constructor(
+    private readonly device: SimDevice, private readonly time: VirtualTime, private readonly transport: (o: TransportOptions) => Transport,
+    private readonly seed: number,
+  ) {}
 
   /** The real pairing flow: the device's button opens a window, the app scans the QR payload, then reviews the manifest. */
   async pair(): Promise<void> {
     const agent = this.device.agent;
     if (agent === undefined) throw new Error(`${this.device.id} is not powered`);
     await this.companion?.close();
-    this.keys = generateOwnerKeys();
+    // Seeded like the devices (simulation only): the owner's key id is in the device's audit trail, and its request
+    // ids and nonces are on the wire, so host randomness here would make the device files differ between runs.
+    this.pairings++;
+    const label = `sim/${this.seed}/${this.device.id}/owner-${this.pairings}`;
+    this.keys = generateOwnerKeys(seededRandom(`${label}/keys`));
     this.companion = await createCompanion({
-      transport: this.transport, ownerKeys: this.keys, deviceId: this.device.id, clock: this.time, scheduler: this.time,
+      transport: this.transport, ownerKeys: this.keys, deviceId: this.device.id, clock: this.time, scheduler: this.time, random: seededRandom(`${label}/app`),
       timeoutMs: REPLY_TIMEOUT_MS, requestLifetimeMs: REQUEST_LIFETIME_MS,
     });
     const { payload } = agent.openPairingWindow();

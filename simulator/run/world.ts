@@ -112,7 +112,7 @@ export class World {
       });
       this.devices.set(spec.id, device);
       await this.boot(device);
-      const owner = new SimOwner(device, this.time, factory);
+      const owner = new SimOwner(device, this.time, factory, this.scenario.seed);
       this.owners.set(spec.id, owner);
       await owner.pair();
     }
