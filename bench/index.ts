@@ -1,6 +1,7 @@
 // npm run bench [-- section ...]: each section prints its figures next to a floor measured in the same run.
 import { runAgentBench } from './agent.js';
 import { runEnvelopeBench } from './envelope.js';
+import { runEnvelopeBytesBench } from './envelope-bytes.js';
 import { runFleetBench } from './fleet.js';
 import { runOwnerBench } from './owner.js';
 import { runPolicyBench } from './policy.js';
@@ -9,6 +10,7 @@ import { runStoreBench } from './store.js';
 const SECTIONS: Record<string, () => Promise<void>> = {
   agent: runAgentBench,
   envelope: runEnvelopeBench,
+  'envelope-bytes': runEnvelopeBytesBench,
   policy: runPolicyBench,
   owner: runOwnerBench,
   store: runStoreBench,
