@@ -93,6 +93,8 @@ describe('v2 encoding rules', () => {
     expect(toHex(encodeCompact(-3.5))).toBe('f9c300');
     expect(toHex(encodeCompact(0.1))).toBe('fb3fb999999999999a');
     expect(toHex(encodeCompact(-20))).toBe('33');
+    expect(toHex(encodeCompact(-4294967296))).toBe('3affffffff');
+    expect(toHex(encodeCompact(4294967296))).toBe('fa4f800000');
     expect(toHex(encodeCompact(5e9))).toBe('fa4f9502f9');
     expect(toHex(encodeCompact(100000.5))).toBe('fa47c35040');
     expect(halfBits(65504)).toBe(0x7bff);

@@ -37,7 +37,7 @@ export class CompactWriter {
   }
 
   number(value: number): void {
-    if (Number.isInteger(value) && Math.abs(value) < 0x100000000) {
+    if (Number.isInteger(value) && value >= -0x100000000 && value < 0x100000000) {
       if (value >= 0) this.head(0, value);
       else this.head(1, -1 - value);
       return;
