@@ -15,6 +15,8 @@ import { newSessionId, Sealer } from './telemetry/sealer.js';
 import { Publisher, type Withheld } from './telemetry/publisher.js';
 import { topics } from './topics.js';
 import { AgentRights } from './rights.js';
+import { KeyRotation } from './key-rotation.js';
+import { loadRecipient, type RecipientKey } from './crypto/rotation.js';
 import { SafeMode } from './safe-mode.js';
 import { buildStatus, selfAssessment, selfcheckEntry, type AgentStatus, type StatusSources } from './status.js';
 
@@ -27,7 +29,18 @@ export type { Agent, RecordResult } from './agent-api.js';
  */
 export async function createAgent(config: AgentConfig, ports: Ports): Promise<Agent> {
   const cfg = resolveConfig(config);
-  return new TrustAgent(cfg, ports, await openParts(cfg, ports));
+  const parts = await openParts(cfg, ports);
+  return new TrustAgent(cfg, ports, parts, await loadRecipientOrConfigured(cfg, ports));
+}
+
+/** A rotated collector key persists across reboots; an unreadable file falls back to the firmware's key (logged). */
+async function loadRecipientOrConfigured(cfg: ResolvedConfig, ports: Ports): Promise<RecipientKey> {
+  try {
+    return await loadRecipient(ports.storage, cfg.recipientPublicKey);
+  } catch {
+    ports.logger.warn('rotated recipient key unreadable; sealing to the configured key', { deviceId: cfg.deviceId });
+    return { publicKey: cfg.recipientPublicKey, serial: 0 };
+  }
 }
 
 class TrustAgent implements Agent {
@@ -46,9 +59,16 @@ class TrustAgent implements Agent {
   private lastSelfcheck: string | undefined;
   private readonly storedListeners = new Set<(records: readonly StoredRecord[]) => void>();
   private readonly safeMode = new SafeMode();
+  /** Recipient rotations in, device key announcements out (R7). */
+  private readonly keys: KeyRotation;
+  private sealer: Sealer | undefined;
 
-  constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts) {
+  constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts, recipient: RecipientKey) {
     this.deviceId = cfg.deviceId;
+    this.keys = new KeyRotation({
+      deviceId: cfg.deviceId, storage: ports.storage, clock: ports.clock, logger: ports.logger, audit: () => this.parts.audit,
+      trustRoot: cfg.trustRootPublicKey, recipient, onRecipient: (next) => this.sealer?.setRecipient(next.publicKey),
+    });
     this.transport = ports.transport({
       clientId: cfg.deviceId, cleanSession: false, keepaliveSeconds: 30,
       will: { topic: topics.status(cfg.deviceId), payload: utf8Encode('offline'), qos: 1, retain: true },
@@ -61,6 +81,7 @@ class TrustAgent implements Agent {
       replaceParts: (next) => this.replaceParts(next), publishManifest: () => this.publishManifest(),
       reopenStore: (identity) => this.reopenStore(identity), selfcheck: () => this.selfcheck(),
       purging: () => this.publisher.invalidate(), assess: () => this.assess(),
+      announceKeys: (previous, next) => this.keys.announce(previous, next),
     });
   }
 
@@ -78,6 +99,7 @@ class TrustAgent implements Agent {
     this.started = true;
     try {
       if (this.owner === undefined) await this.openOwnerChannel();
+      await this.keys.attach(this.transport);
       await this.parts.audit.record('agent.start', { session: toHex(this.parts.sessionId) });
       await this.transport.connect();
     } catch (error) {
@@ -159,7 +181,7 @@ class TrustAgent implements Agent {
       cfg: this.cfg, identity: this.parts.identity, policy: this.parts.policy, store: this.parts.store, audit: this.parts.audit,
       transport: this.transport, owner: this.owner, publisher: this.publisher.stats, started: this.started, rights: this.rights.counters,
       now: this.ports.clock.now(), manifestPublished: this.publishedManifestHash === this.parts.policy.manifest().contentHash,
-      safeModeDropped: this.safeMode.dropped,
+      safeModeDropped: this.safeMode.dropped, recipient: this.keys.recipient(), trustRoot: this.cfg.trustRootPublicKey !== undefined,
     };
   }
 
@@ -215,6 +237,7 @@ class TrustAgent implements Agent {
         this.ports.logger.warn('insecure transport in use (explicit opt-in)', { deviceId: this.deviceId });
         await this.parts.audit.record('transport.insecure', { reason: 'opt-in', allowed: true, tls: this.transport.security.encrypted });
       }
+      await this.keys.republish();
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('online'), { qos: 1, retain: true });
       await this.publishManifest();
     } catch (error) {
@@ -251,10 +274,11 @@ class TrustAgent implements Agent {
 
   private newPublisher(): Publisher {
     const sealer = new Sealer({
-      identity: this.parts.identity, deviceId: this.deviceId, recipientPublicKey: this.cfg.recipientPublicKey, sessionId: this.parts.sessionId,
+      identity: this.parts.identity, deviceId: this.deviceId, recipientPublicKey: this.keys.recipient().publicKey, sessionId: this.parts.sessionId,
       random: this.parts.random,
       categories: categoryTableCache(() => this.parts.policy.registry()),
     });
+    this.sealer = sealer; // a recipient rotation switches it; envelopes are sealed at send time, so the queue follows
     return new Publisher({
       topic: topics.telemetry(this.deviceId), queue: this.parts.store, transport: this.transport,
       seal: (records) => sealer.sealFitting('telemetry', records, this.ports.clock.now()),

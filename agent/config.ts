@@ -16,6 +16,12 @@ export interface AgentConfig {
   /** The collector's X25519 public key: telemetry is sealed to it end to end. */
   recipientPublicKey: Uint8Array;
   /**
+   * The vendor's Ed25519 trust root (`trust-agent keys root`). A recipient rotation signed by it (and with a higher
+   * serial) replaces the collector key in the field; without it the collector key cannot be rotated and every
+   * rotation message is refused and audited.
+   */
+  trustRootPublicKey?: Uint8Array;
+  /**
    * The data-category registry this firmware ships (validated at load; `INVALID_REGISTRY` names the place), for
    * `deviceType`. Required: the agent carries no registry of its own, so a firmware bundle holds only the one it
    * imports (the shipped `thermostatRegistry`, `smartLockRegistry` and `fitnessTrackerRegistry` are examples). A newer
@@ -60,6 +66,7 @@ export interface ResolvedConfig {
   deviceId: string;
   deviceType: DeviceType;
   recipientPublicKey: Uint8Array;
+  trustRootPublicKey: Uint8Array | undefined;
   registry: unknown;
   insecureTransport: boolean;
   maxBatch: number;
@@ -98,6 +105,7 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     deviceId: config.deviceId,
     deviceType: config.deviceType,
     recipientPublicKey: config.recipientPublicKey,
+    trustRootPublicKey: trustRoot(config.trustRootPublicKey),
     registry: config.registry,
     insecureTransport: config.insecureTransport === true,
     maxBatch: positiveInt(t.maxBatch, 'telemetry.maxBatch', 32, 256),
@@ -110,6 +118,12 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     sweepIntervalMs: positiveInt(config.sweepIntervalMs, 'sweepIntervalMs', 300_000, 86_400_000),
     pairingWindowMs: positiveInt(config.pairingWindowMs, 'pairingWindowMs', 120_000, 3_600_000),
   };
+}
+
+function trustRoot(key: Uint8Array | undefined): Uint8Array | undefined {
+  if (key === undefined) return undefined;
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new TrustError('INVALID_CONFIG', 'config.trustRootPublicKey must be a 32-byte Ed25519 public key');
+  return key.slice();
 }
 
 function positiveInt(value: number | undefined, name: string, fallback: number, max: number): number {

@@ -26,6 +26,8 @@ export interface RightsDeps {
   selfcheck: () => Promise<void>;
   /** The self-assessment (R1-R14) of the live agent. */
   assess: () => unknown;
+  /** Transfer: the new keys, signed by the old, reach the collector before any envelope sealed under them (R7). */
+  announceKeys?: (previous: DeviceIdentity, next: DeviceIdentity) => Promise<void>;
 }
 
 /**
@@ -156,6 +158,7 @@ export class AgentRights implements OwnerActions {
     await this.auditPurges(reports);
     const identity = generateIdentity(parts.random);
     await saveIdentity(this.deps.ports.storage, identity);
+    await this.deps.announceKeys?.(parts.identity, identity);
     await parts.audit.rotateKey(identity.signSecretKey, identity.signPublicKey);
     const { store, sessionId } = await this.deps.reopenStore(identity);
     await parts.policy.rotatePseudonymSecret();

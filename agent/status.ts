@@ -46,6 +46,9 @@ export interface StatusSources {
   manifestPublished: boolean;
   /** Non-essential readings dropped by safe mode (R14). */
   safeModeDropped: number;
+  /** The collector key sealed to now (rotated or configured) and whether a trust root can rotate it (R7). */
+  recipient?: { publicKey: Uint8Array; serial: number };
+  trustRoot?: boolean;
 }
 
 export interface AgentStatus {
@@ -111,7 +114,8 @@ export function assessmentInput(s: StatusSources, verifyTrail = false): Assessme
     transport: { tls: security?.encrypted ?? !s.cfg.insecureTransport, insecureAllowed: security?.insecureReason !== undefined || s.cfg.insecureTransport, connected: s.transport.connected },
     keys: {
       identityPresent: true, boxKeyId: toHex(s.identity.boxKeyId), signKeyId: toHex(s.identity.signKeyId),
-      recipientKeyId: toHex(keyId(s.cfg.recipientPublicKey)), defaultSecret: false,
+      recipientKeyId: toHex(keyId(s.recipient?.publicKey ?? s.cfg.recipientPublicKey)), defaultSecret: false,
+      recipientRotation: { trustRoot: s.trustRoot ?? false, serial: s.recipient?.serial ?? 0 },
     },
     owner: { paired: owner !== undefined, ...(owner === undefined ? {} : { ownerKeyId: toHex(owner.keyId) }), pairingWindowOpen: s.owner?.pairingWindowOpen() ?? false },
     policy: {

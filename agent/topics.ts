@@ -33,8 +33,13 @@ export const topics = {
   /** Companion to device: pairing request sealed to the device key. */
   pairRequest: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/pair/req`,
   pairReply: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/pair/res`,
+  /** Vendor to device, retained: the collector's next key, signed by the trust root (agent/crypto/rotation.ts). */
+  recipientKey: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/keys/recipient`,
+  /** Device to collector, retained: the device's new keys after a transfer, signed by its previous keys. */
+  deviceKeys: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/keys/device`,
   /** Collector subscriptions. */
   allTelemetry: () => `${TOPIC_ROOT}/+/telemetry`,
+  allDeviceKeys: () => `${TOPIC_ROOT}/+/keys/device`,
 } as const;
 
 /** Split `ta/v1/{deviceId}/{rest}`; undefined for anything else. */

@@ -8,7 +8,8 @@ Commands:
   companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
                              transfer, audit, report, verify-receipt
   audit <action>             verify an exported audit trail; render a self-assessment or a privacy label
-  keys [collector]           make the collector's key pair for provisioning (files with mode 0600, public key printed)
+  keys [kind]                provisioning keys: the collector's key pair, the vendor's trust root, a signed collector
+                             key rotation (secret key files with mode 0600)
 
 Run 'trust-agent <command> --help' for the options of a command.
 `;

@@ -12,11 +12,12 @@ import { FingerprintMemory, openV2Candidates, type Candidate } from './open-v2.j
 import { keyId, toHex } from '../agent/crypto/keys.js';
 import { DEFAULT_SUITES, SharedKeyCache, type SuiteRegistry } from '../agent/crypto/suites.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
-import { TrustError, isTrustError, type TrustErrorCode } from '../agent/errors.js';
+import { TrustError, assertBytes, isTrustError, type TrustErrorCode } from '../agent/errors.js';
 import type { Transport } from '../agent/ports/transport.js';
 import { parseDeviceTopic, topics } from '../agent/topics.js';
 import { ReadingTracker, ReplayGuard } from './dedup.js';
 import { bindState, type CollectorState } from './state.js';
+import { DeviceKeyFollower } from './follow.js';
 
 /**
  * The receiving side a vendor's cloud would run: opens v1 envelopes, checks they belong where they arrived,
@@ -32,6 +33,8 @@ export interface KnownDevice {
   deviceId: string;
   /** The device's X25519 public key (DeviceIdentity.boxPublicKey). */
   boxPublicKey: Uint8Array;
+  /** The device's Ed25519 public key: lets the collector follow the device's key announcements after a transfer. */
+  signPublicKey?: Uint8Array;
 }
 
 /** External device registry: the device that owns an 8-byte sender key id, if any. */
@@ -98,6 +101,8 @@ export interface CollectorStats {
   rejected: Record<RejectReason, number>;
   /** Exceptions thrown by onReading callbacks (caught: one bad consumer must not stop ingest). */
   listenerErrors: number;
+  /** Device key announcements (ownership transfer): keys adopted, and announcements refused. */
+  keyAnnouncements: { followed: number; rejected: number };
 }
 
 export interface Collector {
@@ -107,10 +112,15 @@ export interface Collector {
   /** Subscribe to every device's telemetry at QoS 1 on a connected transport; resubscribes on reconnect. */
   attach(transport: Transport): Promise<void>;
   onReading(listener: ReadingListener): () => void;
-  addDevice(deviceId: string, boxPublicKey: Uint8Array): void;
+  /** Provisions a device key; with its signing key the collector also follows the device's key announcements. */
+  addDevice(deviceId: string, boxPublicKey: Uint8Array, signPublicKey?: Uint8Array): void;
   removeDeviceKey(boxPublicKey: Uint8Array): boolean;
   /** Recipient key rotation: envelopes sealed to an older key still open while it is held. */
   addRecipientKey(secretKey: Uint8Array): void;
+  /** Ends the overlap of a rotated-out recipient key: from `atMs` (collector time, default now) it opens nothing. */
+  retireRecipientKey(publicKey: Uint8Array, atMs?: number): boolean;
+  /** A device's announcement of its new keys (topic ta/v1/{id}/keys/device); attach() routes them here. */
+  followDeviceKeys(topic: string, payload: Uint8Array): { ok: true; adopted: number } | { ok: false; code: TrustErrorCode };
   stats(): CollectorStats;
 }
 
@@ -137,6 +147,7 @@ interface RecipientKey {
   secretKey: Uint8Array;
   id: string;
   keyId: Uint8Array;
+  retireAt?: number;
 }
 
 export function createCollector(options: CollectorOptions): Collector {
@@ -159,7 +170,9 @@ export function createCollector(options: CollectorOptions): Collector {
     rejected: {
       malformed: 0, oversized: 0, unsupported: 0, 'unknown-key': 0, 'auth-failed': 0, replay: 0, mismatch: 0, 'nonce-reuse': 0, 'unknown-category': 0,
     },
+    keyAnnouncements: { followed: 0, rejected: 0 },
   };
+  const follower = new DeviceKeyFollower();
 
   function addRecipientKey(secretKey: Uint8Array): Uint8Array {
     if (!(secretKey instanceof Uint8Array) || secretKey.length !== nacl.box.secretKeyLength) {
@@ -171,7 +184,7 @@ export function createCollector(options: CollectorOptions): Collector {
     return publicKey;
   }
 
-  function addDevice(deviceId: string, boxPublicKey: Uint8Array): void {
+  function addDevice(deviceId: string, boxPublicKey: Uint8Array, signPublicKey?: Uint8Array): void {
     if (parseDeviceTopic(topics.telemetry(String(deviceId)))?.deviceId !== deviceId) {
       throw new TrustError('INVALID_ARGUMENT', 'deviceId must be 1-64 characters of A-Z a-z 0-9 _ -');
     }
@@ -179,6 +192,7 @@ export function createCollector(options: CollectorOptions): Collector {
       throw new TrustError('INVALID_ARGUMENT', `boxPublicKey must be ${nacl.box.publicKeyLength} bytes`);
     }
     assertStrongX25519(boxPublicKey, 'boxPublicKey');
+    if (signPublicKey !== undefined) assertBytes(signPublicKey, 'signPublicKey', nacl.sign.publicKeyLength);
     const id = toHex(keyId(boxPublicKey));
     const known = { deviceId, boxPublicKey: boxPublicKey.slice() };
     removeDeviceKey(boxPublicKey);
@@ -186,6 +200,7 @@ export function createCollector(options: CollectorOptions): Collector {
     let keys = byDevice.get(deviceId);
     if (keys === undefined) byDevice.set(deviceId, (keys = new Map()));
     keys.set(id, known);
+    if (signPublicKey !== undefined) follower.know(deviceId, signPublicKey);
   }
 
   function removeDeviceKey(boxPublicKey: Uint8Array): boolean {
@@ -195,6 +210,35 @@ export function createCollector(options: CollectorOptions): Collector {
     provisioned.delete(id);
     byDevice.get(known.deviceId)?.delete(id);
     return true;
+  }
+
+  function followDeviceKeys(topic: string, payload: Uint8Array): { ok: true; adopted: number } | { ok: false; code: TrustErrorCode } {
+    try {
+      const place = parseDeviceTopic(topic);
+      if (place === undefined || place.rest !== 'keys/device') throw new TrustError('HEADER_MISMATCH', 'not a device key topic');
+      const adopted = follower.follow(place.deviceId, payload);
+      // The previous box key stays provisioned: envelopes sealed before the transfer still open (the overlap).
+      for (const keys of adopted) addDevice(place.deviceId, keys.boxPublicKey);
+      stats.keyAnnouncements.followed += adopted.length;
+      return { ok: true, adopted: adopted.length };
+    } catch (error) {
+      stats.keyAnnouncements.rejected++;
+      return { ok: false, code: isTrustError(error) ? error.code : 'MALFORMED' };
+    }
+  }
+
+  function retireRecipientKey(publicKey: Uint8Array, atMs = options.now()): boolean {
+    const recipient = recipients.get(toHex(keyId(publicKey)));
+    if (recipient === undefined) return false;
+    recipient.retireAt = atMs;
+    return true;
+  }
+
+  /** The recipient keys still open: a retired key (its overlap ended) is dropped on first use after its time. */
+  function liveRecipients(): RecipientKey[] {
+    const now = options.now();
+    for (const r of recipients.values()) if (r.retireAt !== undefined && now >= r.retireAt) recipients.delete(r.id);
+    return [...recipients.values()];
   }
 
   function findDevice(senderKeyId: Uint8Array): KnownDevice {
@@ -220,7 +264,8 @@ export function createCollector(options: CollectorOptions): Collector {
     if (any.version === 2) return openV2(topic, any.v2);
     const parsed = any.v1;
     const recipient = recipients.get(toHex(parsed.header.recipientKeyId));
-    if (recipient === undefined) throw new TrustError('UNKNOWN_KEY', 'envelope is sealed to a key this collector does not hold');
+    if (recipient?.retireAt !== undefined && options.now() >= recipient.retireAt) recipients.delete(recipient.id);
+    if (recipient === undefined || !recipients.has(recipient.id)) throw new TrustError('UNKNOWN_KEY', 'envelope is sealed to a key this collector does not hold');
     const device = findDevice(parsed.header.senderKeyId);
     const place = typeof topic === 'string' ? parseDeviceTopic(topic) : undefined;
     // The sender key is bound to one device: a device cannot publish as another, even with its own valid key.
@@ -243,7 +288,7 @@ export function createCollector(options: CollectorOptions): Collector {
     const devices = [...(byDevice.get(place.deviceId)?.values() ?? []), ...(options.deviceKeys?.(place.deviceId) ?? [])];
     if (devices.length === 0) throw new TrustError('UNKNOWN_KEY', 'envelope arrived for a device with no provisioned key');
     const candidates: Candidate[] = [];
-    for (const recipient of recipients.values()) {
+    for (const recipient of liveRecipients()) {
       for (const device of devices) {
         if (device.deviceId !== place.deviceId) continue;
         candidates.push({
@@ -315,19 +360,22 @@ export function createCollector(options: CollectorOptions): Collector {
   }
 
   async function attach(transport: Transport): Promise<void> {
-    const filter = topics.allTelemetry();
+    // Key announcements first: a device announces new keys before it seals anything under them.
+    const filters = [topics.allDeviceKeys(), topics.allTelemetry()];
     transport.onMessage((message) => {
-      // A shared transport may carry other subscriptions; only telemetry topics are the collector's business.
-      if (parseDeviceTopic(message.topic)?.rest === 'telemetry') ingest(message.topic, message.payload);
+      // A shared transport may carry other subscriptions; only telemetry and key topics are the collector's business.
+      const rest = parseDeviceTopic(message.topic)?.rest;
+      if (rest === 'telemetry') ingest(message.topic, message.payload);
+      else if (rest === 'keys/device') followDeviceKeys(message.topic, message.payload);
     });
     transport.onConnection((connected) => {
-      if (connected) transport.subscribe(filter, 1).catch(() => undefined);
+      if (connected) for (const filter of filters) transport.subscribe(filter, 1).catch(() => undefined);
     });
-    await transport.subscribe(filter, 1);
+    for (const filter of filters) await transport.subscribe(filter, 1);
   }
 
   const publicKey = addRecipientKey(options.secretKey);
-  if (Array.isArray(options.devices)) for (const d of options.devices as readonly KnownDevice[]) addDevice(d.deviceId, d.boxPublicKey);
+  if (Array.isArray(options.devices)) for (const d of options.devices as readonly KnownDevice[]) addDevice(d.deviceId, d.boxPublicKey, d.signPublicKey);
 
   return {
     publicKey,
@@ -343,7 +391,9 @@ export function createCollector(options: CollectorOptions): Collector {
     addRecipientKey(secretKey) {
       addRecipientKey(secretKey);
     },
-    stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    retireRecipientKey,
+    followDeviceKeys,
+    stats: () => ({ ...stats, rejected: { ...stats.rejected }, keyAnnouncements: { ...stats.keyAnnouncements } }),
   };
 }
 

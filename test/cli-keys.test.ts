@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fromHex, keyId, toHex } from '../agent/crypto/keys.js';
 import { runKeysCli } from '../cli/keys.js';
 import { createCollector } from '../collector/index.js';
+import { verifyRecipientRotation } from '../agent/crypto/rotation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +47,23 @@ describe('trust-agent keys', () => {
     writeFileSync(join(out, 'c2.pub'), 'x');
     expect((await keys(['--out', out, '--name', 'c2'])).code).toBe(1);
     expect(() => statSync(join(out, 'c2.key'))).toThrow();
+  });
+
+  it('makes the trust root and signs a collector key rotation that a device verifies', async () => {
+    const out = join(dir, 'three');
+    expect((await keys(['root', '--out', out])).code).toBe(0);
+    expect(statSync(join(out, 'root.key')).mode & 0o777).toBe(0o600);
+    expect((await keys(['collector', '--out', out, '--name', 'next'])).code).toBe(0);
+    const file = join(out, 'rotation.cbor');
+    const signed = await keys(['rotation', '--root', join(out, 'root.key'), '--recipient', join(out, 'next.pub'), '--serial=2', '--device', 'plug-7', '--out', file, '--json']);
+    expect(signed.code).toBe(0);
+    expect(JSON.parse(signed.out).topic).toBe('ta/v1/plug-7/keys/recipient');
+    const rootPublic = fromHex(readFileSync(join(out, 'root.pub'), 'utf8').trim());
+    const rotation = verifyRecipientRotation(new Uint8Array(readFileSync(file)), rootPublic, 'plug-7');
+    expect(toHex(rotation.recipientPublicKey)).toBe(readFileSync(join(out, 'next.pub'), 'utf8').trim());
+    expect(rotation.serial).toBe(2);
+    expect((await keys(['rotation', '--root', join(out, 'root.key'), '--serial', '3'])).code).toBe(2);
+    expect((await keys(['collector', '--serial', '3'])).err).toContain("--serial is an option of 'keys rotation'");
   });
 
   it('refuses unknown kinds and options (exit 2) and documents itself', async () => {

@@ -21,6 +21,8 @@ export interface AssessmentInput {
     recipientKeyId?: string;
     /** A shipped default secret or setup code is still in use. */
     defaultSecret?: boolean;
+    /** R7: a trust root is configured (the collector key can be rotated in the field) and the serial applied. */
+    recipientRotation?: { trustRoot: boolean; serial: number };
   };
   owner: { paired: boolean; ownerKeyId?: string; pairingWindowOpen?: boolean };
   policy: AssessmentPolicy;

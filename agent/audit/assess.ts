@@ -147,9 +147,19 @@ const r6: Assess = (input) => verdict(input.transport.tls && !input.transport.in
 const r7: Assess = (input) => verdict(input.telemetry.algorithm.length > 0 && input.telemetry.supportedAlgorithms.includes(input.telemetry.algorithm), [
   `envelope algorithm = ${input.telemetry.algorithm}`,
   `accepted algorithms = ${input.telemetry.supportedAlgorithms.join(', ')}`,
-  `key ids: box ${input.keys.boxKeyId ?? '-'}, sign ${input.keys.signKeyId ?? '-'}`,
+  `key ids: box ${input.keys.boxKeyId ?? '-'}, sign ${input.keys.signKeyId ?? '-'}, recipient ${input.keys.recipientKeyId ?? '-'}`,
+  recipientRotation(input),
   cite(input, 'key.rotated'),
+  cite(input, 'key.rejected'),
 ], 'the envelope algorithm is not one the agent names and accepts');
+
+function recipientRotation(input: AssessmentInput): string {
+  const r = input.keys.recipientRotation;
+  if (r === undefined) return 'collector key rotation: not reported';
+  return r.trustRoot
+    ? `collector key rotation: trust root configured; rotations signed by it apply (serial now ${r.serial}), others are refused and audited`
+    : 'collector key rotation: no trust root configured, so the collector key cannot be rotated in the field';
+}
 
 const r8: Assess = (input) => verdict(input.policy.manifestHash.length > 0 && input.policy.manifestPublished, [
   `manifest hash = ${input.policy.manifestHash || '-'}`,
