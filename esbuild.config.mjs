@@ -49,6 +49,7 @@ const packageEntries = {
   telemetry: 'agent/telemetry/index.ts',
   evidence: 'agent/evidence.ts',
   memory: 'agent/adapters/memory/index.ts',
+  registries: 'agent/registries.ts',
   companion: 'companion/index.ts',
   collector: 'collector/index.ts',
   node: 'agent/node.ts',

@@ -9,6 +9,7 @@ const entries: Record<string, string> = {
   'iot-trust-agent/telemetry': 'agent/telemetry/index.ts',
   'iot-trust-agent/evidence': 'agent/evidence.ts',
   'iot-trust-agent/memory': 'agent/adapters/memory/index.ts',
+  'iot-trust-agent/registries': 'agent/registries.ts',
   'iot-trust-agent/companion': 'companion/index.ts',
   'iot-trust-agent/collector': 'collector/index.ts',
 };

@@ -23,10 +23,9 @@ export { signDocument, verifyDocument } from './crypto/sign.js';
 export { wireRandom } from './crypto/random.js';
 export { topics, TOPIC_ROOT } from './topics.js';
 
-// Policy: the registries the gate enforces. A firmware passes its own registry in the config; the three shipped ones
-// are examples. Import only what you use and a bundler leaves the others out (test/device-type.test.ts checks it).
+// Policy: the registry the gate enforces. A firmware passes its own in the config; the three shipped example
+// registries are the separate entry './registries.js' (iot-trust-agent/registries), so this one carries none.
 export { loadRegistry } from './policy/registry.js';
-export { registryFor, DEVICE_TYPES, thermostatRegistry, smartLockRegistry, fitnessTrackerRegistry } from './policy/devices/index.js';
 export type { Manifest, Registry, Setting, Sensitivity } from './policy/index.js';
 // Off-device tools (labels, verifier, report rendering) live in './evidence.js'; deterministic in-memory ports in
 // './adapters/memory/index.js'. Keeping them out of this entry keeps the device bundle to what runs on a device.

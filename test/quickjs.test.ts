@@ -9,6 +9,7 @@ import { wireRandom } from '../agent/crypto/random.js';
 import { openEnvelope, sealEnvelope } from '../agent/codec/envelope.js';
 import { DEFAULT_SUITES } from '../agent/crypto/suites.js';
 import { createCollector } from '../collector/index.js';
+import { registryFor } from '../agent/policy/devices/index.js';
 
 /**
  * The portable core, proven portable: the minified neutral bundle runs inside QuickJS (no Node, no TextEncoder, no
@@ -151,7 +152,7 @@ describe('neutral bundle in QuickJS', () => {
         await tap.connect();
         await tap.subscribe('ta/v1/+/telemetry', 1);
         const agent = await A.createAgent(
-          { deviceId: 'qjs-thermo', deviceType: 'thermostat', registry: A.thermostatRegistry, recipientPublicKey: A.fromHex(COLLECTOR_PK) },
+          { deviceId: 'qjs-thermo', deviceType: 'thermostat', registry: JSON.parse(REGISTRY), recipientPublicKey: A.fromHex(COLLECTOR_PK) },
           { random, clock: time, scheduler: time, storage: M.memoryStorage(), transport: broker.transport, logger: M.memoryLogger() });
         await agent.start();
         for (let i = 0; i < 5; i++) {
@@ -163,7 +164,7 @@ describe('neutral bundle in QuickJS', () => {
         const status = agent.status();
         await agent.stop();
         done({ wire, boxPk: A.toHex(agent.publicKeys.box), published: status.published.readings });
-      })().catch(fail);`, { COLLECTOR_PK: toHex(collectorKeys.publicKey) });
+      })().catch(fail);`, { COLLECTOR_PK: toHex(collectorKeys.publicKey), REGISTRY: JSON.stringify(registryFor('thermostat')) });
     expect(result['error']).toBeUndefined();
     const collector = createCollector({ secretKey: collectorKeys.secretKey, now: () => 1_767_225_600_000 + 3_600_000 });
     collector.addDevice('qjs-thermo', fromHex(result['boxPk'] as string));
