@@ -60,6 +60,11 @@ export function openStore(
 ): Promise<Store> {
   return createStore({
     random,
+    ...(ports.counter === undefined ? {} : { counter: ports.counter }),
+    // An old key file put back on the flash: the store deleted it and its segments; the trail says so.
+    onRollback: (report) => {
+      void audit.record('store.rollback', { fileVersion: report.fileVersion, counter: report.counter, removed: report.removedSegments ?? 0 }).catch(() => undefined);
+    },
     // Clock faults are resolved toward deletion inside the store; the trail says they happened (docs/storage.md).
     onClockFault: (fault) => {
       void audit.record('clock.fault', { reason: fault.kind, deltaMs: Math.min(Number.MAX_SAFE_INTEGER, Math.round(fault.deltaMs)) }).catch(() => undefined);

@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'trail.trimmed',
   'entropy.failed',
   'clock.fault',
+  'store.rollback',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -73,6 +74,7 @@ const ALLOWED: Record<AuditEventType, Record<string, DetailKind>> = {
   'trail.trimmed': { removed: 'count', baseIndex: 'count', maxEntries: 'count', maxAgeMs: 'count' },
   'entropy.failed': {},
   'clock.fault': { deltaMs: 'count' },
+  'store.rollback': { fileVersion: 'count', counter: 'count', removed: 'count' },
 };
 
 /** At most this many details per entry: entries stay small and cheap to hash on a device. */

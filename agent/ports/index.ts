@@ -1,4 +1,5 @@
 import type { ClockPort } from './clock.js';
+import type { MonotonicCounterPort } from './counter.js';
 import type { LoggerPort } from './logger.js';
 import type { RandomPort } from './random.js';
 import type { SchedulerPort } from './scheduler.js';
@@ -6,6 +7,7 @@ import type { StoragePort } from './storage.js';
 import type { TransportFactory } from './transport.js';
 
 export type { ClockPort } from './clock.js';
+export type { MonotonicCounterPort } from './counter.js';
 export type { LogFields, LoggerPort } from './logger.js';
 export type { RandomPort } from './random.js';
 export type { SchedulerPort, TimerHandle } from './scheduler.js';
@@ -20,4 +22,6 @@ export interface Ports {
   storage: StoragePort;
   transport: TransportFactory;
   logger: LoggerPort;
+  /** Optional rollback protection for the store's key file (docs/storage.md, "Rollback of flash"). */
+  counter?: MonotonicCounterPort;
 }

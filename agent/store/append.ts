@@ -2,7 +2,8 @@ import { TrustError } from '../errors.js';
 import type { StoreContext } from './context.js';
 import type { StoredRecord } from './contract.js';
 import type { GateOutput } from '../policy/contract.js';
-import { categoryTag, newDataKey, saveKeyFile } from './sealed-files.js';
+import { categoryTag, newDataKey } from './sealed-files.js';
+import { persistKeyFile } from './rollback.js';
 import { epochKeyOf, type EpochState } from './store-index.js';
 import { writeRecords, type PendingRecord } from './writer.js';
 
@@ -37,7 +38,7 @@ export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOut
   if (fresh.length > 0) {
     for (const epoch of fresh) ctx.index.epochs.set(epochKeyOf(epoch.category, epoch.epoch), epoch);
     try {
-      await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
+      await persistKeyFile(ctx);
     } catch (cause) {
       for (const epoch of fresh) ctx.index.epochs.delete(epochKeyOf(epoch.category, epoch.epoch));
       throw new TrustError('STORAGE', 'key file write failed', { cause });

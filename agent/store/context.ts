@@ -1,5 +1,7 @@
 import type { RandomSource } from '../crypto/random.js';
+import type { MonotonicCounterPort } from '../ports/counter.js';
 import type { LoggerPort } from '../ports/logger.js';
+import type { RollbackReport } from './rollback.js';
 import type { NoncePool } from './frames.js';
 import type { StoragePort } from '../ports/storage.js';
 import type { GroupCommit } from './commit.js';
@@ -37,6 +39,10 @@ export interface Counters {
 
 /** Everything the store's parts share. One object, passed around, so each module stays small. */
 export interface StoreContext {
+  readonly counter: MonotonicCounterPort | undefined;
+  /** Version of the key file on flash (the rollback counter value it was written under). */
+  keyVersion: number;
+  readonly onRollback: ((report: RollbackReport) => void) | undefined;
   readonly random: RandomSource;
   readonly nonces: NoncePool;
   readonly storage: StoragePort;

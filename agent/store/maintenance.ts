@@ -2,7 +2,7 @@ import { encodeAcks } from './ack-log.js';
 import { baseName, parseSegmentBase, type StoreContext } from './context.js';
 import type { PurgeReport } from './contract.js';
 import { openFrame } from './frames.js';
-import { saveKeyFile } from './sealed-files.js';
+import { persistKeyFile } from './rollback.js';
 import { toStoredRecord, type Entry, type EpochState, type Part } from './store-index.js';
 import type { StoredRecord } from './contract.js';
 
@@ -23,7 +23,7 @@ export async function sweepExpired(ctx: StoreContext, now: number): Promise<Purg
 export async function shredEpochs(ctx: StoreContext, victims: EpochState[], reason: Reason): Promise<PurgeReport[]> {
   for (const epoch of victims) ctx.index.epochs.delete(`${epoch.category}\u0000${epoch.epoch}`);
   try {
-    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
+    await persistKeyFile(ctx);
   } catch (cause) {
     // Nothing was shredded: the index must still know these epochs, or their records would linger unpurgeable.
     for (const epoch of victims) ctx.index.epochs.set(`${epoch.category}\u0000${epoch.epoch}`, epoch);

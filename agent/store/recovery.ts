@@ -2,6 +2,7 @@ import { scanAcks } from './ack-log.js';
 import { baseName, parseSegmentBase, type StoreContext } from './context.js';
 import { openFrame, scanSegment, type FrameSpan } from './frames.js';
 import { categoryTag, loadKeyFile, type EpochKey } from './sealed-files.js';
+import { checkRollback } from './rollback.js';
 import { epochKeyOf, newPart, type EpochState, type Entry, type Part } from './store-index.js';
 
 /**
@@ -15,8 +16,18 @@ import { epochKeyOf, newPart, type EpochState, type Entry, type Part } from './s
  */
 export async function recover(ctx: StoreContext): Promise<void> {
   const { storage, names, logger } = ctx;
-  const keyState = await loadKeyFile(storage, names.keyFile, ctx.secrets);
-  const segments = await storage.list(names.segPrefix);
+  let keyState = await loadKeyFile(storage, names.keyFile, ctx.secrets);
+  let segments = await storage.list(names.segPrefix);
+  const rolledBack = await checkRollback(ctx, keyState);
+  if (rolledBack !== undefined) {
+    // An old copy of the flash was put back: what it holds was erased or shredded since. Erase wins.
+    logger.error('store key file is older than the rollback counter; it and every segment are deleted', { ...rolledBack, segments: segments.length });
+    for (const name of segments) await storage.remove(name);
+    await storage.remove(names.keyFile);
+    ctx.onRollback?.({ ...rolledBack, removedSegments: segments.length });
+    keyState = { status: 'missing' };
+    segments = [];
+  }
   let keys: EpochKey[] = [];
   if (keyState.status === 'ok') keys = keyState.keys;
   else {

@@ -2,7 +2,8 @@ import { TrustError } from '../errors.js';
 import type { StoreContext } from './context.js';
 import type { PurgeReport } from './contract.js';
 import { openFrame, type RecordBody } from './frames.js';
-import { categoryTag, newDataKey, saveKeyFile } from './sealed-files.js';
+import { categoryTag, newDataKey } from './sealed-files.js';
+import { persistKeyFile } from './rollback.js';
 import { epochKeyOf, type Entry, type EpochState } from './store-index.js';
 import { writeRecords, type PendingRecord } from './writer.js';
 import { removeUnkeyed } from './maintenance.js';
@@ -34,7 +35,7 @@ export async function rewriteCategory(ctx: StoreContext, category: string, rule:
   for (const epoch of oldEpochs) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));
   for (const epoch of fresh.values()) ctx.index.epochs.set(epochKeyOf(category, epoch.epoch), epoch);
   try {
-    await saveKeyFile(ctx.storage, ctx.names.keyFile, ctx.secrets, ctx.index.epochs.values(), ctx.random);
+    await persistKeyFile(ctx);
   } catch (cause) {
     // The swap did not happen: the old keys rule, the staged copies are unkeyed and go.
     for (const epoch of fresh.values()) ctx.index.epochs.delete(epochKeyOf(category, epoch.epoch));

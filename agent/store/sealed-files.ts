@@ -28,7 +28,8 @@ export interface EpochKey {
   key: Uint8Array;
 }
 
-export type KeyFileState = { status: 'ok'; keys: EpochKey[] } | { status: 'missing' } | { status: 'corrupt' };
+/** `version`: the rollback counter value the file was written under (0 for files written without one). */
+export type KeyFileState = { status: 'ok'; keys: EpochKey[]; version: number } | { status: 'missing' } | { status: 'corrupt' };
 
 const KEY_FILE_LIMITS = { maxBytes: 16 * 1024 * 1024, maxDepth: 4 };
 
@@ -64,7 +65,9 @@ export async function loadKeyFile(storage: StoragePort, name: string, secrets: S
   if (bytes === undefined) return { status: 'missing' };
   const value = openValue(secrets.keyFileKey, bytes);
   const keys = parseKeys(value);
-  return keys === undefined ? { status: 'corrupt' } : { status: 'ok', keys };
+  const version = (value as { c?: unknown } | undefined)?.c ?? 0;
+  if (keys === undefined || !Number.isSafeInteger(version)) return { status: 'corrupt' };
+  return { status: 'ok', keys, version: version as number };
 }
 
 function parseKeys(value: unknown): EpochKey[] | undefined {
@@ -82,9 +85,11 @@ function parseKeys(value: unknown): EpochKey[] | undefined {
   return keys;
 }
 
-export async function saveKeyFile(storage: StoragePort, name: string, secrets: StoreSecrets, keys: Iterable<EpochKey>, random: RandomSource): Promise<void> {
+export async function saveKeyFile(
+  storage: StoragePort, name: string, secrets: StoreSecrets, keys: Iterable<EpochKey>, random: RandomSource, version: number,
+): Promise<void> {
   const list = [...keys].map((k) => [k.category, k.epoch, k.gen, k.key]);
-  await storage.writeAtomic(name, sealValue(secrets.keyFileKey, { v: 1, k: list }, random));
+  await storage.writeAtomic(name, sealValue(secrets.keyFileKey, { v: 1, k: list, c: version }, random));
 }
 
 export async function loadHighWater(storage: StoragePort, name: string, secrets: StoreSecrets): Promise<number | undefined> {

@@ -18,6 +18,8 @@ import { TrustedClock, type ClockFault, type TrustedClockOptions } from './trust
 import { prepareAppend } from './append.js';
 import { Outbox } from './outbox.js';
 import { NoncePool } from './frames.js';
+import type { RollbackReport } from './rollback.js';
+import type { MonotonicCounterPort } from '../ports/counter.js';
 
 export interface StoreOptions {
   storage: StoragePort;
@@ -42,6 +44,10 @@ export interface StoreOptions {
   trustedTime?: TrustedClockOptions;
   /** How long quarantined copies without an epoch are kept. Default 7 days. */
   quarantineKeepMs?: number;
+  /** Rollback protection: a host counter that every key-file rewrite advances (docs/storage.md). Optional. */
+  counter?: MonotonicCounterPort;
+  /** Called when the key file on flash is older than the counter: it and the segments were deleted. */
+  onRollback?: (report: RollbackReport) => void;
   /** Called (after the log line) for each clock fault the trusted clock detects: the agent writes it to its trail. */
   onClockFault?: (fault: ClockFault) => void;
   /** Where data keys and nonces come from. The agent passes its own (checked) port; default: the host source. */
@@ -65,6 +71,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   const random = options.random ?? hostRandom;
   const ctx: StoreContext = {
     random, nonces: new NoncePool(random),
+    counter: options.counter, keyVersion: 0, onRollback: options.onRollback,
     storage: options.storage, logger: options.logger, secrets, names, epochMs,
     segmentBytes: positive(options.segmentBytes ?? 32 * 1024, 'segmentBytes'),
     quarantineKeepMs: options.quarantineKeepMs ?? 7 * 24 * HOUR,

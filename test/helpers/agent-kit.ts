@@ -125,6 +125,8 @@ export interface AgentSpec {
   config?: Partial<AgentConfig>;
   transport?: TransportFactory;
   random?: Ports['random'];
+  /** Rollback counter (docs/storage.md, "Rollback of flash"). */
+  counter?: Ports['counter'];
 }
 
 const tempDirs: string[] = [];
@@ -154,6 +156,7 @@ export async function makeAgent(world: World, spec: AgentSpec): Promise<KitAgent
     random: spec.random ?? (world.kind === 'memory' ? seededRandom(`kit-${spec.deviceId}-${Math.random()}`) : nodeRandom()),
     clock: world.clock, scheduler: world.scheduler, storage, logger: world.logger,
     transport: spec.transport ?? world.agentTransport(),
+    ...(spec.counter === undefined ? {} : { counter: spec.counter }),
   };
   const config: AgentConfig = {
     deviceId: spec.deviceId, deviceType: spec.deviceType ?? 'thermostat', recipientPublicKey: spec.recipientPublicKey,

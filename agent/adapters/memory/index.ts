@@ -14,3 +14,4 @@ export type {
 export { consoleLogger, formatLine, isLogLevel, levelEnabled, memoryLogger } from './logger.js';
 export type { LogEntry, LogLevel, MemoryLogger } from './logger.js';
 export * from './storage.js';
+export { memoryCounter } from './counter.js';

@@ -17,6 +17,7 @@ export { nodeMqttTransport } from './mqtt.js';
 export type { BrokerEndpoint, NodeMqttOptions, NodeMqttTransport, NodeMqttTransportFactory } from './mqtt.js';
 export { nodeRandom } from './random.js';
 export { nodeScheduler } from './scheduler.js';
+export { nodeFileCounter } from './counter.js';
 export type { NodeSchedulerOptions } from './scheduler.js';
 export * from './storage.js';
 
