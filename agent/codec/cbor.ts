@@ -1,13 +1,13 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { Encoder } from 'cbor-x';
 import { TrustError } from '../errors.js';
+import { decodeStrict, type DecodeLimits, type DecodeProbe } from './cbor-decode.js';
 
 /**
- * One CBOR configuration for every runtime. Records and the Uint8Array tag are off because they change the
- * bytes between cbor-x builds and engines; maps decode to plain objects.
+ * One CBOR encoder configuration for every runtime. Records and the Uint8Array tag are off because they change
+ * the bytes between cbor-x builds and engines.
  */
 const OPTIONS = { useRecords: false, mapsAsObjects: true, tagUint8Array: false, structuredClone: false } as const;
 const encoder = new Encoder(OPTIONS);
-const decoder = new Decoder(OPTIONS);
 
 export function encodeCbor(value: unknown): Uint8Array {
   const bytes = encoder.encode(value);
@@ -15,43 +15,18 @@ export function encodeCbor(value: unknown): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
 }
 
-export interface DecodeLimits {
-  /** Largest accepted input, in bytes. */
-  maxBytes: number;
-  /** Deepest accepted nesting of maps and arrays. */
-  maxDepth: number;
-}
+export type { DecodeLimits, DecodeProbe } from './cbor-decode.js';
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxBytes: 64 * 1024, maxDepth: 8 };
 
 /**
- * Decode untrusted bytes. Size is checked before parsing, depth and types after; anything odd is
- * `MALFORMED` or `OVERSIZED`, never a crash.
+ * Decode untrusted bytes: network input and files read back from flash alike. cbor-x is for encoding only: its
+ * decoder honours shared-reference and record tags whatever the options, which turns a few hundred bytes into
+ * an exponential graph or into code compiled with `new Function`. Everything goes through the strict profile
+ * of cbor-decode.ts instead; anything odd is `MALFORMED` or `OVERSIZED`, never a crash, never superlinear.
  */
-export function decodeCbor(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): unknown {
-  if (!(bytes instanceof Uint8Array)) throw new TrustError('INVALID_ARGUMENT', 'bytes must be a Uint8Array');
-  if (bytes.length > limits.maxBytes) {
-    throw new TrustError('OVERSIZED', `CBOR input of ${bytes.length} bytes exceeds ${limits.maxBytes}`);
-  }
-  if (bytes.length === 0) throw new TrustError('MALFORMED', 'empty CBOR input');
-  let value: unknown;
-  try {
-    value = decoder.decode(bytes);
-  } catch (cause) {
-    throw new TrustError('MALFORMED', 'input is not valid CBOR', { cause });
-  }
-  checkDepth(value, limits.maxDepth, 0);
-  return value;
-}
-
-function checkDepth(value: unknown, maxDepth: number, depth: number): void {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
-  if (depth >= maxDepth) throw new TrustError('MALFORMED', `CBOR nesting deeper than ${maxDepth}`);
-  if (value instanceof Map || value instanceof Set || value instanceof Date || ArrayBuffer.isView(value)) {
-    throw new TrustError('MALFORMED', 'CBOR contains an unsupported type');
-  }
-  const children = Array.isArray(value) ? value : Object.values(value);
-  for (const child of children) checkDepth(child, maxDepth, depth + 1);
+export function decodeCbor(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS, probe?: DecodeProbe): unknown {
+  return decodeStrict(bytes, limits, probe);
 }
 
 /** Narrowing helpers for decoded, untrusted CBOR. Each names the field it rejects. */
