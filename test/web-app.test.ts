@@ -52,6 +52,17 @@ afterAll(async () => {
   removeTempDirs();
 });
 
+/** Just what the page-side IndexedDB snippets use (this file is typechecked without the DOM library). */
+interface IdbRequest<T> { result: T; onsuccess: (() => void) | null; onerror: (() => void) | null }
+interface IdbLike {
+  open(name: string, version: number): IdbRequest<{
+    transaction(store: string, mode?: string): { objectStore(name: string): { put(v: string, k: string): void; get(k: string): IdbRequest<unknown> }; oncomplete: (() => void) | null };
+    close(): void;
+  }>;
+}
+
+let backupText = '';
+const lastBackup = (): string => backupText;
 const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
 const lastChange = () => page.locator('ol.changes > li').first();
 
@@ -128,6 +139,79 @@ describe('companion web app in chromium', () => {
     await page.getByText('The device\'s signed receipt was verified and kept.').waitFor({ timeout: 15_000 });
     await page.locator('ul.receipts li', { hasText: 'Erase all data' }).getByText(/records? removed.*Signature verified/).waitFor();
     await screenshot(page, 'desktop-data');
+  });
+
+  it('exports the data as files a person can open: JSON and CSV downloads', async () => {
+    await kit.agent.record('hvac', { mode: 'cool', running: false, setpointC: 24 });
+    await nav('Your data');
+    await page.getByRole('button', { name: 'Export my data (JSON and CSV)' }).click();
+    const downloads: Array<{ name: string; text: string }> = [];
+    page.on('download', (d) => void d.path().then(async (path) => downloads.push({ name: d.suggestedFilename(), text: (await import('node:fs')).readFileSync(path, 'utf8') })));
+    await page.getByRole('dialog', { name: 'Export your data?' }).getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => downloads.length, { timeout: 15_000 }).toBe(2);
+    const json = downloads.find((d) => d.name.endsWith('.json'));
+    const csv = downloads.find((d) => d.name.endsWith('.csv'));
+    expect(JSON.parse(json?.text ?? '{}')).toMatchObject({ deviceId, records: expect.arrayContaining([expect.objectContaining({ category: 'hvac' })]) });
+    expect(csv?.text.split('\r\n')[0]).toMatch(/^category,recordedAt,expiresAt,sent,/);
+    await page.locator('ul.receipts li', { hasText: 'Export' }).getByText(/sealed to your key.*Signature verified/).waitFor();
+  });
+
+  it('a damaged backup is refused with a clear message and nothing is replaced; a good one restores', async () => {
+    await nav('Keys');
+    const keyLine = await page.getByText(/^Owner key [0-9a-f]{16}\./).textContent();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download a backup' }).click();
+    const backup = (await import('node:fs')).readFileSync(await (await download).path(), 'utf8');
+    backupText = backup;
+    expect(JSON.parse(backup)).toMatchObject({ format: 'ta-companion-backup', v: 1, brokers: { [deviceId]: broker.wsUrl } });
+    const file = page.getByLabel('Backup file (or a CLI owner key file)');
+    await file.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(backup.replace(/"signSecretKey": "[0-9a-f]{8}/, '"signSecretKey": "zz')) });
+    await page.getByText(/^Refused: the owner keys in this file are damaged.*Nothing was changed\./).waitFor();
+    await file.setInputFiles({ name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"ta-companion-backup","v":1') });
+    await page.getByText('Refused: this file is not a companion backup (it is not JSON). Nothing was changed.').waitFor();
+    expect(await page.getByText(/^Owner key [0-9a-f]{16}\./).textContent()).toBe(keyLine);
+    await file.setInputFiles({ name: 'good.json', mimeType: 'application/json', buffer: Buffer.from(backup) });
+    await page.getByText(/^Restored owner key [0-9a-f]{16} with 1 device\./).waitFor();
+  });
+
+  it('a damaged key store is refused on load: the app says so and overwrites nothing', async () => {
+    const stored = await page.evaluate(() => new Promise<string>((resolve, reject) => {
+      const open = (globalThis as unknown as { indexedDB: IdbLike }).indexedDB.open('trust-agent-companion', 1);
+      open.onerror = () => reject(new Error('open'));
+      open.onsuccess = () => {
+        const tx = open.result.transaction('vault', 'readwrite');
+        const store = tx.objectStore('vault');
+        store.put('{"format":"ta-companion-backup","v":1,"keyFile":{"v":1,"signSecretKey":"00"}}', 'vault');
+        tx.oncomplete = () => { open.result.close(); resolve('ok'); };
+      };
+    }));
+    expect(stored).toBe('ok');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Your stored keys cannot be read' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('Nothing was changed or overwritten');
+    const after = await page.evaluate(() => new Promise<string>((resolve) => {
+      const open = (globalThis as unknown as { indexedDB: IdbLike }).indexedDB.open('trust-agent-companion', 1);
+      open.onsuccess = () => {
+        const get = open.result.transaction('vault').objectStore('vault').get('vault');
+        get.onsuccess = () => { open.result.close(); resolve(String(get.result)); };
+      };
+    }));
+    expect(after).toContain('"signSecretKey":"00"');
+    await screenshot(page, 'desktop-keystore-damaged');
+    // The owner restores the backup made above: the app works again.
+    const backup = page.getByLabel('Backup file');
+    await backup.setInputFiles({ name: 'good.json', mimeType: 'application/json', buffer: Buffer.from(lastBackup()) });
+    await page.getByText(/^Owner key [0-9a-f]{16}\. Paired devices: web-thermo/).waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toContain(`${deviceId} is online`);
+  });
+
+  it('shows offline when the connection to the broker is lost, and connected again after', async () => {
+    const restarted = broker.restart({ downMs: 4_000 });
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toContain('Offline: no connection to the broker');
+    expect(await page.locator('#status').textContent()).toContain('status unknown while offline');
+    await screenshot(page, 'desktop-offline');
+    await restarted;
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toContain('Connected to the broker');
   });
 
   it('shows the verified audit trail as a timeline', async () => {

@@ -11,7 +11,8 @@ import { choicesView } from './view-choices.js';
 import { keysView, restoreFrom } from './view-keys.js';
 import { overviewView } from './view-overview.js';
 import { rightsView } from './view-rights.js';
-import { decodeVault, loadVaultText, newVault, saveVault } from './vault.js';
+import { decodeVault, newVault } from './vault.js';
+import { loadVaultText, saveVault } from './vault-store.js';
 
 const VIEWS = [['label', 'Label'], ['choices', 'Choices'], ['changes', 'Changes'], ['data', 'Your data'], ['audit', 'Audit'], ['keys', 'Keys']] as const;
 type ViewName = (typeof VIEWS)[number][0] | 'pair';
@@ -49,7 +50,7 @@ async function boot(): Promise<void> {
     const text = await loadVaultText();
     app.vault = text === undefined ? undefined : decodeVault(text);
   } catch (error) {
-    storeError = error instanceof Error ? error.message : String(error);
+    storeError = `The key store in this browser is damaged: ${error instanceof Error ? error.message : String(error)}`;
   }
   deviceId = Object.keys(app.vault?.keyFile.devices ?? {})[0];
   render();
@@ -93,8 +94,10 @@ function renderStatus(): void {
   const device = session?.deviceStatus ?? 'unknown';
   replace(statusBar,
     link === undefined ? null : h('span', { class: `badge ${link ? 'good' : 'bad'}` }, link ? 'Connected to the broker' : 'Offline: no connection to the broker'),
-    session === undefined ? null : h('span', { class: `badge ${device === 'online' ? 'good' : device === 'offline' ? 'bad' : ''}` },
-      device === 'online' ? `${session.deviceId} is online` : device === 'offline' ? `${session.deviceId} is offline` : `${session.deviceId}: status unknown`));
+    // Without the broker the device's status is not known: an old "online" must not stay on screen.
+    session === undefined ? null : !session.linkUp ? h('span', { class: 'badge' }, `${session.deviceId}: status unknown while offline`)
+      : h('span', { class: `badge ${device === 'online' ? 'good' : device === 'offline' ? 'bad' : ''}` },
+        device === 'online' ? `${session.deviceId} is online` : device === 'offline' ? `${session.deviceId} is offline` : `${session.deviceId}: status unknown`));
 }
 
 function renderView(): void {

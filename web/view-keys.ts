@@ -2,6 +2,7 @@ import { toHex } from '../agent/crypto/keys.js';
 import type { App } from './app-context.js';
 import { download, h, uid } from './dom.js';
 import { decodeVault, encodeVault } from './vault.js';
+import { count } from './words.js';
 
 /** The owner keys: where they live, the backup file, and restoring from one (checked whole before anything is replaced). */
 export function keysView(app: App): HTMLElement {
@@ -20,7 +21,7 @@ export function keysView(app: App): HTMLElement {
     vault === undefined ? null : h('p', {}, `Owner key ${toHex(vault.keyFile.keys.keyId)}. Paired devices: ${Object.keys(vault.keyFile.devices).join(', ') || 'none'}.`),
     h('p', {}, 'Your keys are kept in this browser (IndexedDB) and are never sent anywhere: the device only ever sees signatures made with them.'),
     vault === undefined ? null : h('div', { class: 'card' }, h('h3', {}, 'Backup'),
-      h('p', {}, 'One file with your keys, the devices you paired, their broker addresses and your receipts. The command-line companion reads it too (as its key file).'), backup),
+      h('p', {}, 'One file with your keys, the devices you paired, their broker addresses and your receipts. Its "keyFile" part is the command-line companion\'s key file format, and Restore here also accepts that key file.'), backup),
     h('div', { class: 'card' }, h('h3', {}, 'Restore'),
       h('p', {}, 'A damaged or unknown file is refused and nothing here is changed.'),
       h('div', { class: 'field' }, h('label', { for: fileId }, 'Backup file (or a CLI owner key file)'), file)));
@@ -53,6 +54,6 @@ export async function restoreFrom(app: App, input: HTMLInputElement): Promise<vo
     app.say(`The browser could not store the backup: ${error instanceof Error ? error.message : String(error)}. Nothing was changed.`, 'error');
     return;
   }
-  app.say(`Restored owner key ${toHex(next.keyFile.keys.keyId)} with ${Object.keys(next.keyFile.devices).length} device(s).`);
+  app.say(`Restored owner key ${toHex(next.keyFile.keys.keyId)} with ${count(Object.keys(next.keyFile.devices).length, 'device')}.`);
   app.render();
 }

@@ -47,6 +47,7 @@ export function receiptWords(details: unknown): string {
   const parts: string[] = [];
   if (typeof d['removed'] === 'number') parts.push(`${count(d['removed'], 'record')} removed`);
   if (typeof d['records'] === 'number') parts.push(`${count(d['records'], 'record')} exported`);
+  if (typeof d['bytes'] === 'number') parts.push(`export of ${count(d['bytes'], 'byte')} sealed to your key`);
   if (typeof d['category'] === 'string') parts.push(`from ${title(d['category'])}`);
   if (Array.isArray(d['categories'])) {
     const per = (d['categories'] as Array<{ category?: unknown; removed?: unknown }>).filter((c) => Number(c.removed) > 0)
