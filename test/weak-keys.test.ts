@@ -5,10 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { memoryStorage, seededRandom } from '../agent/adapters/memory/index.js';
 import { createAgent } from '../agent/agent.js';
 import { registryFor } from '../agent/policy/devices/index.js';
-import { fromHex, toHex } from '../agent/crypto/keys.js';
+import { fromHex, generateIdentity, toHex } from '../agent/crypto/keys.js';
 import { x25519XSalsa20Poly1305 } from '../agent/crypto/suites.js';
 import { assertStrongX25519, checkedBoxBefore, isWeakX25519PublicKey } from '../agent/crypto/weak-keys.js';
 import { encodeCbor } from '../agent/codec/cbor.js';
+import { verifyKeyAnnouncement, verifyRecipientRotation } from '../agent/crypto/rotation.js';
+import { signDocument } from '../agent/crypto/sign.js';
 import { decodePairingPayload, encodePairingPayload, openPairingRequest, sealPairingRequest } from '../agent/owner/pairing.js';
 import { openSealed, sealForOwner } from '../agent/owner/seal.js';
 import { Sealer } from '../agent/telemetry/sealer.js';
@@ -147,4 +149,18 @@ describe('every way a key comes in', () => {
       devicePublicKeys: { signPublicKey: new Uint8Array(32).fill(1), boxPublicKey: vectors[0]!.key },
     })).rejects.toThrow(weakError('devicePublicKeys.boxPublicKey'));
   });
+
+  it('key rotation messages: a root-signed recipient rotation or a device key announcement naming a low-order key', () => {
+    const root = nacl.sign.keyPair();
+    const previous = generateIdentity();
+    const next = generateIdentity();
+    for (const { name, key } of vectors) {
+      const rotation = signDocument({ v: 1, kind: 'recipient-rotation', key, serial: 2, at: 1 }, root.secretKey);
+      expect(() => verifyRecipientRotation(rotation, root.publicKey, 'dev-1'), name).toThrow(weakError('rotation key'));
+      const inner = signDocument({ v: 1, kind: 'device-keys', device: 'dev-1', box: key, sign: next.signPublicKey, at: 1 }, next.signSecretKey);
+      const announcement = signDocument({ v: 1, kind: 'device-keys-handover', keys: inner }, previous.signSecretKey);
+      expect(() => verifyKeyAnnouncement(announcement, 'dev-1', previous.signPublicKey), name).toThrow(weakError('announced box key'));
+    }
+  });
 });
+
