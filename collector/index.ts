@@ -8,7 +8,7 @@ import {
 import { parseAnyEnvelope } from '../agent/codec/envelope-any.js';
 import { categoryTable, type OpenedV2, type ParsedV2 } from '../agent/codec/envelope-v2.js';
 import { DEVICE_TYPES, registryFor } from '../agent/policy/devices/index.js';
-import { FingerprintMemory, openV2Candidates, type Candidate } from './open-v2.js';
+import { FingerprintMemory, PrefixCache, openV2Candidates, type Candidate } from './open-v2.js';
 import { keyId, toHex } from '../agent/crypto/keys.js';
 import { DEFAULT_SUITES, SharedKeyCache, type SuiteRegistry } from '../agent/crypto/suites.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
@@ -160,6 +160,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const byDevice = new Map<string, Map<string, KnownDevice>>();
   const tables = categoryTables([...shippedRegistries(), ...(options.registries ?? [])]);
   const fingerprints = new FingerprintMemory(options.maxFingerprints ?? 65_536);
+  const prefixes = new PrefixCache(16_384);
   const lookup = typeof options.devices === 'function' ? options.devices : undefined;
   const replays = new ReplayGuard(options.replayWindow ?? 4096, options.maxSessionsPerDevice ?? 16);
   const tracker = new ReadingTracker(options.maxTrackedReadings ?? 1_000_000);
@@ -299,6 +300,7 @@ export function createCollector(options: CollectorOptions): Collector {
     }
     const where = { deviceId: place.deviceId, stream: place.rest };
     const { opened, replayKey: key, fingerprint } = openV2Candidates(parsed, where, candidates, {
+      prefixes,
       seen: (k, seq) => replays.seen(place.deviceId, k, seq),
       fingerprint: (k, seq) => fingerprints.get(place.deviceId, k, seq),
     });

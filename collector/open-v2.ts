@@ -1,5 +1,5 @@
 import { openEnvelopeV2 } from '../agent/codec/envelope-any.js';
-import type { OpenedV2, ParsedV2 } from '../agent/codec/envelope-v2.js';
+import { noncePrefix, type OpenedV2, type ParsedV2 } from '../agent/codec/envelope-v2.js';
 import { toHex } from '../agent/crypto/keys.js';
 import { TrustError, isTrustError } from '../agent/errors.js';
 
@@ -17,6 +17,8 @@ export interface Candidate {
 }
 
 export interface V2Directory {
+  /** Nonce prefixes already derived, per (alg, key pair, session, device, stream). */
+  prefixes: PrefixCache;
   /** Replay key of (sender key, session): the same string v1 uses, so both versions share one sequence space. */
   seen(replayKey: string, seq: number): boolean;
   /** Fingerprint of the envelope accepted under (replayKey, seq), while it is remembered. */
@@ -48,19 +50,28 @@ export function openV2Candidates(parsed: ParsedV2, place: { deviceId: string; st
         replayed = true;
         continue;
       }
-      if (tryOpen(parsed, candidate, keys, place) !== undefined) throw new TrustError('NONCE_REUSE', 'a second envelope under an already used (session, seq): derived nonce reused');
+      if (tryOpen(parsed, candidate, keys, place, dir.prefixes) !== undefined) throw new TrustError('NONCE_REUSE', 'a second envelope under an already used (session, seq): derived nonce reused');
       continue;
     }
-    const opened = tryOpen(parsed, candidate, keys, place);
+    const opened = tryOpen(parsed, candidate, keys, place, dir.prefixes);
     if (opened !== undefined) return { opened, replayKey, fingerprint };
   }
   if (replayed) throw new TrustError('REPLAY', 'envelope already accepted');
   throw new TrustError('AUTH_FAILED', 'envelope does not authenticate');
 }
 
-function tryOpen(parsed: ParsedV2, candidate: Candidate, keys: { recipientKeyId: Uint8Array; senderKeyId: Uint8Array }, place: { deviceId: string; stream: string }): OpenedV2 | undefined {
+function tryOpen(
+  parsed: ParsedV2, candidate: Candidate, keys: { recipientKeyId: Uint8Array; senderKeyId: Uint8Array }, place: { deviceId: string; stream: string }, prefixes: PrefixCache,
+): OpenedV2 | undefined {
+  const { alg, sessionId } = parsed.header;
+  const id = `${alg}:${toHex(keys.recipientKeyId)}:${toHex(keys.senderKeyId)}:${toHex(sessionId)}:${place.deviceId}/${place.stream}`;
+  let prefix = prefixes.get(id);
+  if (prefix === undefined) {
+    prefix = noncePrefix(alg, keys, sessionId, place, parsed.suite.nonceLength);
+    prefixes.set(id, prefix);
+  }
   try {
-    return openEnvelopeV2(parsed, candidate.sharedKey(), keys, place);
+    return openEnvelopeV2(parsed, candidate.sharedKey(), keys, place, prefix);
   } catch (error) {
     if (isTrustError(error) && error.code === 'AUTH_FAILED') return undefined;
     throw error;
@@ -84,6 +95,25 @@ export class FingerprintMemory {
 
   set(deviceId: string, replayKey: string, seq: number, fingerprint: string): void {
     this.entries.set(`${deviceId}\u0000${replayKey}\u0000${seq}`, fingerprint);
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}
+
+/** Bounded map of derived nonce prefixes: one SHA-512 per session and stream instead of one per envelope. */
+export class PrefixCache {
+  private readonly entries = new Map<string, Uint8Array>();
+
+  constructor(private readonly max: number) {}
+
+  get(id: string): Uint8Array | undefined {
+    return this.entries.get(id);
+  }
+
+  set(id: string, prefix: Uint8Array): void {
+    this.entries.set(id, prefix);
     if (this.entries.size > this.max) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -90,13 +90,14 @@ describe('the golden vectors, decoded from docs/protocol.md alone', () => {
     const v = load('envelope-v2.json');
     const [version, alg, sid, seq, ct] = readCbor(hex(v.expected.envelope)) as [number, number, Uint8Array, number, Uint8Array];
     expect([version, alg, seq]).toEqual([2, 1, 7]);
-    // ad = ["ta-envelope-v2", 2, alg, rk, sk, sid, seq, deviceId, stream], shortest heads, written out by hand.
+    // ad = ["ta-envelope-v2", 2, alg, rk, sk, sid, deviceId, stream], shortest heads, written out by hand;
+    // nonce = first 16 bytes of SHA-512(ad), then seq as 8 bytes big-endian.
     const text = (s: string) => [0x60 + s.length, ...new TextEncoder().encode(s)];
     const ad = Uint8Array.from([
-      0x89, ...text('ta-envelope-v2'), 0x02, alg, 0x48, ...keyIdOf(hex(v.keys.collectorPublicKey)), 0x48, ...keyIdOf(hex(v.keys.deviceBoxPublicKey)),
-      0x48, ...sid, seq, ...text('thermo-1'), ...text('telemetry'),
+      0x88, ...text('ta-envelope-v2'), 0x02, alg, 0x48, ...keyIdOf(hex(v.keys.collectorPublicKey)), 0x48, ...keyIdOf(hex(v.keys.deviceBoxPublicKey)),
+      0x48, ...sid, ...text('thermo-1'), ...text('telemetry'),
     ]);
-    const nonce = nacl.hash(ad).slice(0, 24);
+    const nonce = Uint8Array.from([...nacl.hash(ad).slice(0, 16), 0, 0, 0, 0, 0, 0, 0, seq]);
     expect(Array.from(nonce)).toEqual(Array.from(hex(v.expected.nonce)));
     const plain = nacl.box.open.after(ct, nonce, nacl.box.before(hex(v.keys.deviceBoxPublicKey), hex(v.keys.collectorSecretKey)));
     expect(plain).not.toBeNull();

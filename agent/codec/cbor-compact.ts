@@ -17,6 +17,12 @@ export class CompactWriter {
     return this.buf.slice(0, this.pos);
   }
 
+  /** Start over, keeping the buffer: one writer serves every envelope of a sealer (the seal path is hot). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
   get length(): number {
     return this.pos;
   }
@@ -46,9 +52,19 @@ export class CompactWriter {
   }
 
   text(value: string): void {
-    const body = utf8Encode(value);
-    this.head(3, body.length);
-    this.raw(body);
+    const n = value.length;
+    let ascii = true;
+    for (let i = 0; i < n && ascii; i++) ascii = value.charCodeAt(i) < 0x80;
+    if (!ascii) {
+      const body = utf8Encode(value);
+      this.head(3, body.length);
+      this.raw(body);
+      return;
+    }
+    // Keys and names are ASCII: written straight into the buffer, no intermediate array.
+    this.head(3, n);
+    this.room(n);
+    for (let i = 0; i < n; i++) this.buf[this.pos++] = value.charCodeAt(i);
   }
 
   byteString(value: Uint8Array): void {

@@ -2,8 +2,9 @@ import { decodeCbor } from './cbor.js';
 import { ENVELOPE_LIMITS, parseOuterV1, type EnvelopeReading, type ParsedEnvelope } from './envelope.js';
 import {
   ENVELOPE_V2,
-  deriveNonce,
   encodeInnerV2,
+  noncePrefix,
+  nonceWithSeq,
   outerV2,
   parseInnerV2,
   parseOuterV2,
@@ -57,6 +58,8 @@ export interface SealV2Input {
   readings: readonly EnvelopeReading[];
   categories?: CategoryTable;
   maxEnvelopeBytes?: number;
+  /** `noncePrefix` of this (suite, keys, session, device, stream), when the caller keeps it; computed otherwise. */
+  noncePrefix?: Uint8Array;
 }
 
 /** Seal one v2 envelope. OVERSIZED before encryption when it would exceed the limit. */
@@ -70,8 +73,8 @@ export function sealEnvelopeV2(input: SealV2Input): Uint8Array {
   const ciphertextLength = plaintext.length + suite.overhead;
   const total = 2 + uintLength(suite.id) + 1 + input.sessionId.length + uintLength(seq) + uintLength(ciphertextLength) + ciphertextLength;
   if (total > max) throw new TrustError('OVERSIZED', `envelope of ${total} bytes exceeds ${max}`);
-  const header = { version: ENVELOPE_V2, alg: suite.id, sessionId: input.sessionId, seq } as const;
-  const nonce = deriveNonce(header, input.keys, input, suite.nonceLength);
+  const prefix = input.noncePrefix ?? noncePrefix(suite.id, input.keys, input.sessionId, input, suite.nonceLength);
+  const nonce = nonceWithSeq(prefix, seq);
   return outerV2(suite.id, input.sessionId, seq, suite.seal(input.sharedKey, nonce, plaintext));
 }
 
@@ -79,8 +82,11 @@ export function sealEnvelopeV2(input: SealV2Input): Uint8Array {
  * Open a parsed v2 envelope with one candidate key pair, for the device and stream of its topic. AUTH_FAILED when
  * the box does not open: a changed header field, another key pair, device or stream all derive another nonce.
  */
-export function openEnvelopeV2(parsed: ParsedV2, sharedKey: Uint8Array, keys: V2Keys, place: { deviceId: string; stream: string }): OpenedV2 {
-  const nonce = deriveNonce(parsed.header, keys, place, parsed.suite.nonceLength);
+export function openEnvelopeV2(
+  parsed: ParsedV2, sharedKey: Uint8Array, keys: V2Keys, place: { deviceId: string; stream: string }, prefix?: Uint8Array,
+): OpenedV2 {
+  const { header, suite } = parsed;
+  const nonce = nonceWithSeq(prefix ?? noncePrefix(header.alg, keys, header.sessionId, place, suite.nonceLength), header.seq);
   const plaintext = parsed.suite.open(sharedKey, nonce, parsed.ciphertext);
   if (plaintext === null) throw new TrustError('AUTH_FAILED', 'envelope does not authenticate');
   return parseInnerV2(plaintext, parsed.header.sessionId);

@@ -10,7 +10,7 @@ import { TrustError } from '../errors.js';
  * Telemetry envelope v2 (docs/protocol.md is the normative text): the v1 guarantees in a fraction of the bytes.
  *
  * Outer CBOR array: [2, alg, sid, seq, ct]. No nonce and no key ids travel: the nonce is derived from the header,
- * the keys and the topic (`deriveNonce`), so a changed header field, another key pair, device or stream gives
+ * the keys and the topic (`deriveNonce`: a per-session prefix, then seq), so a changed header field, another key pair, device or stream gives
  * another nonce and the box does not open. That is how every header field stays authenticated without a copy.
  * Plaintext: [T, g, rs, r1 ... rn] with T = sealing time in seconds, g = category table id (0: none), rs = the
  * readings' session (empty when it is the envelope's), each r = [dq, c, dt, dx, d] (see encodeInnerV2).
@@ -53,13 +53,34 @@ export function categoryTable(names: readonly string[]): CategoryTable {
 }
 
 /**
- * The nonce of envelope (sid, seq) under a key pair, for one device and stream: the first `length` bytes of
- * SHA-512 over the CBOR array ["ta-envelope-v2", 2, alg, rk, sk, sid, seq, device, stream].
- * Unique as long as (key pair, sid, seq) is (docs/protocol.md, "Why derived nonces are unique").
+ * The nonce prefix of one (suite, key pair, session, device, stream): the first `length - 8` bytes of SHA-512 over the
+ * CBOR array ["ta-envelope-v2", 2, alg, rk, sk, sid, device, stream]. Computed once per session and stream (a hash
+ * costs more than sealing a reading), not per envelope.
+ */
+export function noncePrefix(alg: number, keys: V2Keys, sessionId: Uint8Array, place: { deviceId: string; stream: string }, length: number): Uint8Array {
+  if (length < 24) throw new TrustError('UNKNOWN_ALGORITHM', 'envelope v2 derives nonces for suites with nonces of 24 bytes or more');
+  const ad = encodeCompact([NONCE_LABEL, ENVELOPE_V2, alg, keys.recipientKeyId, keys.senderKeyId, sessionId, place.deviceId, place.stream]);
+  return nacl.hash(ad).slice(0, length - 8);
+}
+
+/** Prefix followed by seq as an 8-byte big-endian unsigned integer. */
+export function nonceWithSeq(prefix: Uint8Array, seq: number): Uint8Array {
+  const nonce = new Uint8Array(prefix.length + 8);
+  nonce.set(prefix);
+  let rest = seq;
+  for (let i = nonce.length - 1; i >= prefix.length; i--) {
+    nonce[i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  return nonce;
+}
+
+/**
+ * The nonce of envelope (sid, seq) under a key pair, for one device and stream: `noncePrefix` then seq. Unique as
+ * long as (key pair, sid, seq) is (docs/protocol.md, "Why derived nonces are unique").
  */
 export function deriveNonce(header: V2Header, keys: V2Keys, place: { deviceId: string; stream: string }, length: number): Uint8Array {
-  const ad = encodeCompact([NONCE_LABEL, ENVELOPE_V2, header.alg, keys.recipientKeyId, keys.senderKeyId, header.sessionId, header.seq, place.deviceId, place.stream]);
-  return nacl.hash(ad).slice(0, length);
+  return nonceWithSeq(noncePrefix(header.alg, keys, header.sessionId, place, length), header.seq);
 }
 
 /** A time delta in ms as one signed integer: magnitude in the largest of ms, s, min, h that divides it, times 4, plus the unit's code. */
@@ -86,7 +107,7 @@ export function encodeInnerV2(sessionId: Uint8Array, ts: number, readings: reado
   const seconds = Math.floor(ts / 1000);
   const first = readings[0] as EnvelopeReading;
   const session = readingSession(first);
-  const w = new CompactWriter();
+  const w = innerWriter.reset();
   w.head(4, 3 + readings.length);
   w.number(seconds);
   w.number(table?.id ?? 0);
@@ -120,15 +141,23 @@ export function v2Run(readings: readonly EnvelopeReading[]): number {
 }
 
 export function outerV2(alg: number, sessionId: Uint8Array, seq: number, ciphertext: Uint8Array): Uint8Array {
-  const w = new CompactWriter();
+  const w = outerWriter.reset();
   w.head(4, 5);
   w.number(ENVELOPE_V2);
   w.number(alg);
   w.byteString(sessionId);
   w.number(seq);
-  w.byteString(ciphertext);
-  return w.bytes();
+  w.head(2, ciphertext.length);
+  // One copy of the ciphertext, straight into the result.
+  const out = new Uint8Array(w.length + ciphertext.length);
+  out.set(w.bytes());
+  out.set(ciphertext, w.length);
+  return out;
 }
+
+/** Shared writers: sealing is synchronous and not reentrant, so one buffer each serves every envelope. */
+const innerWriter = new CompactWriter();
+const outerWriter = new CompactWriter();
 
 export interface ParsedV2 {
   header: V2Header;

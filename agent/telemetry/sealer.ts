@@ -12,7 +12,7 @@ import {
 import type { EnvelopeTemplate } from '../codec/envelope-wire.js';
 import { encodeCbor } from '../codec/cbor.js';
 import { sealEnvelopeV2 } from '../codec/envelope-any.js';
-import { v2Run, type CategoryTable } from '../codec/envelope-v2.js';
+import { noncePrefix, v2Run, type CategoryTable } from '../codec/envelope-v2.js';
 import { keyId, toHex, type DeviceIdentity } from '../crypto/keys.js';
 import { ALG_X25519_XSALSA20_POLY1305, DEFAULT_SUITES, type CryptoSuite, type SuiteRegistry } from '../crypto/suites.js';
 import { TrustError, assertBytes } from '../errors.js';
@@ -68,6 +68,8 @@ export class Sealer {
   private seq: number;
   /** Constant envelope bytes per stream; rebuilt when the recipient changes. */
   private templates = new Map<string, EnvelopeTemplate>();
+  /** v2 nonce prefix per stream (one hash per session and stream); rebuilt when the recipient changes. */
+  private prefixes = new Map<string, Uint8Array>();
   private noncePool: Uint8Array = new Uint8Array(0);
   private readonly random: RandomSource;
   private nonceOffset = 0;
@@ -106,6 +108,7 @@ export class Sealer {
   setRecipient(recipientPublicKey: Uint8Array): void {
     this.recipient = this.agree(recipientPublicKey);
     this.templates = new Map();
+    this.prefixes = new Map();
   }
 
   /**
@@ -165,10 +168,16 @@ export class Sealer {
   private sealV2(stream: string, readings: readonly EnvelopeReading[], ts: number): Uint8Array {
     assertStream(stream);
     const categories = this.categories?.();
+    const keys = { recipientKeyId: this.recipient.keyId, senderKeyId: this.senderKeyId };
+    let prefix = this.prefixes.get(stream);
+    if (prefix === undefined) {
+      prefix = noncePrefix(this.suite.id, keys, this.sessionId, { deviceId: this.deviceId, stream }, this.suite.nonceLength);
+      if (this.prefixes.size >= 16) this.prefixes.clear();
+      this.prefixes.set(stream, prefix);
+    }
     return sealEnvelopeV2({
-      suite: this.suite, sharedKey: this.recipient.sharedKey, keys: { recipientKeyId: this.recipient.keyId, senderKeyId: this.senderKeyId },
-      sessionId: this.sessionId, seq: this.seq, ts, deviceId: this.deviceId, stream, readings,
-      ...(categories === undefined ? {} : { categories }), maxEnvelopeBytes: this.maxEnvelopeBytes,
+      suite: this.suite, sharedKey: this.recipient.sharedKey, keys, sessionId: this.sessionId, seq: this.seq, ts, deviceId: this.deviceId,
+      stream, readings, ...(categories === undefined ? {} : { categories }), maxEnvelopeBytes: this.maxEnvelopeBytes, noncePrefix: prefix,
     });
   }
 
