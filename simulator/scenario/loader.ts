@@ -5,7 +5,7 @@ import type { DeviceType } from '../models/types.js';
 import { categoryRule } from '../verdicts/data-model.js';
 import { parseDuration } from './duration.js';
 import { JsonSyntaxError, formatPath, lineOf, parseJsonWithLines, type JsonPath } from './json-source.js';
-import { validateSchema } from './mini-schema.js';
+import { validateSchema } from './validate.js';
 import { SCENARIO_SCHEMA } from './schema.js';
 import type { PreferenceChange, Scenario, ScenarioDevice, ScenarioEvent } from './types.js';
 

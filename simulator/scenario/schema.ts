@@ -1,4 +1,4 @@
-import type { Schema } from './mini-schema.js';
+import type { Schema } from './validate.js';
 import published from '../schema/scenario.schema.json' with { type: 'json' };
 
 /**
