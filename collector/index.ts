@@ -418,3 +418,4 @@ function categoryTables(registries: ReadonlyArray<{ categories: ReadonlyArray<{ 
 }
 
 export { fileCollectorState, memoryCollectorState, type CollectorState, type FileStateOptions, type StateEvent } from './state.js';
+export { openCollectorService } from './service.js';

@@ -7,7 +7,7 @@ import { nodeFileStorage, type NodeFileStorage } from '../agent/adapters/node/st
 import { keyId } from '../agent/crypto/keys.js';
 import { Sealer } from '../agent/telemetry/sealer.js';
 import { topics } from '../agent/topics.js';
-import { createCollector, fileCollectorState, type Collector, type CollectorState } from '../collector/index.js';
+import { createCollector, fileCollectorState, openCollectorService, type Collector, type CollectorState } from '../collector/index.js';
 
 /** Issue 10 item 7: the collector's replay and dedup memory survives a restart (new instance, same files). */
 
@@ -96,5 +96,24 @@ describe('the state log', () => {
     const after = await start(dir, { now: () => now, replayWindow: 16 });
     for (const envelope of envelopes) expect(after.collector.ingest(topics.telemetry('dev-1'), envelope)).toMatchObject({ ok: false, reason: 'replay' });
     await after.state.close();
+  });
+});
+
+describe('openCollectorService', () => {
+  it('keeps its memory in the embedded log by default: a second service over the same directory refuses the replay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collector-service-'));
+    dirs.push(dir);
+    const envelope = sealer(2).seal('telemetry', [reading(0)], NOW);
+    const options = { secretKey: collectorKeys.secretKey, now: () => NOW, devices: [{ deviceId: 'dev-1', boxPublicKey: device.publicKey }] };
+    const firstStorage = nodeFileStorage(dir);
+    open.push(firstStorage);
+    const first = await openCollectorService({ ...options, storage: firstStorage });
+    expect(first.collector.ingest(topics.telemetry('dev-1'), envelope).ok).toBe(true);
+    await first.close();
+    const secondStorage = nodeFileStorage(dir);
+    open.push(secondStorage);
+    const second = await openCollectorService({ ...options, storage: secondStorage });
+    expect(second.collector.ingest(topics.telemetry('dev-1'), envelope)).toMatchObject({ ok: false, reason: 'replay' });
+    await second.close();
   });
 });
