@@ -276,7 +276,7 @@ class TrustAgent implements Agent {
     const sealer = new Sealer({
       identity: this.parts.identity, deviceId: this.deviceId, recipientPublicKey: this.keys.recipient().publicKey, sessionId: this.parts.sessionId,
       random: this.parts.random,
-      categories: categoryTableCache(() => this.parts.policy.registry()),
+      categories: categoryTableCache(() => this.parts.policy.registry()), version: this.cfg.envelopeVersion,
     });
     this.sealer = sealer; // a recipient rotation switches it; envelopes are sealed at send time, so the queue follows
     return new Publisher({

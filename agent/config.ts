@@ -41,6 +41,8 @@ export interface AgentConfig {
     batchDelayMs?: number;
     /** Drain rate after reconnect, envelopes per second. */
     drainPerSecond?: number;
+    /** Envelope version sent: 2 (default, docs/protocol.md) or 1 for a collector not yet updated (it accepts v1 only). */
+    envelopeVersion?: 1 | 2;
   };
   store?: {
     /**
@@ -72,6 +74,7 @@ export interface ResolvedConfig {
   maxBatch: number;
   batchDelayMs: number;
   drainPerSecond: number;
+  envelopeVersion: 1 | 2;
   durability: 'each' | 'group';
   groupCommitMs: number;
   maxBytes: number;
@@ -111,6 +114,7 @@ export function resolveConfig(config: AgentConfig): ResolvedConfig {
     maxBatch: positiveInt(t.maxBatch, 'telemetry.maxBatch', 32, 256),
     batchDelayMs: positiveInt(t.batchDelayMs, 'telemetry.batchDelayMs', 1000, 3_600_000),
     drainPerSecond: positiveInt(t.drainPerSecond, 'telemetry.drainPerSecond', 50, 100_000),
+    envelopeVersion: t.envelopeVersion === undefined || t.envelopeVersion === 2 ? 2 : t.envelopeVersion === 1 ? 1 : invalid('telemetry.envelopeVersion'),
     durability: s.durability === 'each' ? 'each' : s.durability === undefined || s.durability === 'group' ? 'group' : invalid('store.durability'),
     groupCommitMs: wholeNumber(s.groupCommitMs, 'store.groupCommitMs', 0, 10_000),
     maxBytes: positiveInt(s.maxBytes, 'store.maxBytes', 8 * 1024 * 1024, 2 ** 40),
