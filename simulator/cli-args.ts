@@ -16,7 +16,12 @@ Options:
   --duration D        run for D instead (e.g. 12h, 2d); shorter than the scenario's events is an error naming them
   --rescale           with a shorter --duration: scale every event time and event duration into it instead
   --out DIR           where reports go (default: reports/<scenario-name>/)
-  --speed MODE        virtual (default: days in seconds) or realtime (virtual time follows the wall clock, 1x)
+  --speed MODE        virtual (default: days in seconds) or realtime (virtual time follows the wall clock, 1x);
+                      realtime also writes the attach files (below) to <out>/attach unless --keys-out says where
+  --keys-out DIR      write what an outside tool needs to attach to this run: broker URL (and wss:// URL), CA,
+                      the collector's key pair, each device's public keys and pairing payloads (QR as SVG and text)
+  --unpaired IDS      leave these devices (comma-separated, or all) unpaired with their pairing window open, for an
+                      outside companion; their owner events are removed from the scenario (implies --keys-out)
   --step D            virtual time per loop step (default 5m; 15m for runs longer than 7 days)
   --quiet             no progress bar, no event lines
   --json              print the JSON report on standard output instead of the summary
@@ -45,6 +50,8 @@ export interface SimulateArgs {
   out?: string;
   speed?: 'virtual' | 'realtime';
   stepMs?: number;
+  keysOut?: string;
+  unpaired?: string[] | 'all';
   quiet: boolean;
   json: boolean;
   list: boolean;
@@ -56,7 +63,8 @@ export class UsageError extends Error {}
 const SIMULATE_OPTIONS = {
   broker: { type: 'string' }, ca: { type: 'string' }, seed: { type: 'string' }, duration: { type: 'string' },
   rescale: { type: 'boolean' }, out: { type: 'string' }, speed: { type: 'string' }, step: { type: 'string' },
-  quiet: { type: 'boolean' }, json: { type: 'boolean' }, list: { type: 'boolean' }, ...HELP_OPTION,
+  quiet: { type: 'boolean' }, json: { type: 'boolean' }, list: { type: 'boolean' }, 'keys-out': { type: 'string' },
+  unpaired: { type: 'string' }, ...HELP_OPTION,
 } as const satisfies OptionSpecs;
 
 export function parseSimulateArgs(argv: string[]): SimulateArgs {
@@ -72,6 +80,12 @@ export function parseSimulateArgs(argv: string[]): SimulateArgs {
   if (v.broker !== undefined) args.broker = v.broker;
   if (v.ca !== undefined) args.ca = v.ca;
   if (v.out !== undefined) args.out = v.out;
+  if (v['keys-out'] !== undefined) args.keysOut = v['keys-out'];
+  if (v.unpaired !== undefined) {
+    const ids = v.unpaired.split(',').map((id) => id.trim()).filter((id) => id !== '');
+    if (ids.length === 0) throw new UsageError('--unpaired needs device ids (comma-separated) or all');
+    args.unpaired = ids.length === 1 && ids[0] === 'all' ? 'all' : ids;
+  }
   if (v.seed !== undefined) args.seed = seed(v.seed);
   if (v.duration !== undefined) args.duration = duration(v.duration, '--duration');
   if (v.step !== undefined) args.stepMs = duration(v.step, '--step');

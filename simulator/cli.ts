@@ -6,11 +6,12 @@ import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, wri
 import { formatDuration } from './scenario/duration.js';
 import { describeLibrary, resolveScenario } from './scenario/library.js';
 import { loadScenarioFile, parseScenario } from './scenario/loader.js';
-import { withDuration } from './scenario/override.js';
+import { leaveUnpaired, startingAt, withDuration } from './scenario/override.js';
 import { parseSimulateArgs, simulateUsage, UsageError, type SimulateArgs } from './cli-args.js';
 import type { Scenario } from './scenario/types.js';
 import { renderPreferenceChanges } from './report/changes.js';
 import { runSimulation, type RunResult } from './run/index.js';
+import type { AttachFiles } from './run/attach.js';
 
 /** A new seed, then the duration (which may rescale or refuse), then the broker: in that order. */
 async function prepare(path: string, args: SimulateArgs): Promise<Scenario> {
@@ -46,7 +47,22 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     process.stderr.write(`trust-agent simulate: ${isTrustError(error) || error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
+  let unpaired: string[] = [];
+  if (args.unpaired !== undefined) {
+    try {
+      unpaired = args.unpaired === 'all' ? scenario.devices.map((d) => d.id) : args.unpaired;
+      const left = leaveUnpaired(scenario, unpaired);
+      scenario = left.scenario;
+      if (left.removed.length > 0 && !args.quiet) process.stderr.write(`Owner events removed for the unpaired devices:\n${left.removed.map((e) => `  ${e}`).join('\n')}\n`);
+    } catch (error) {
+      process.stderr.write(`trust-agent simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 2;
+    }
+  }
   const outDir = resolve(args.out ?? join('reports', scenario.name));
+  const realtime = (args.speed ?? scenario.speed) === 'realtime';
+  if (realtime) scenario = startingAt(scenario, Math.floor(Date.now() / 1000) * 1000);
+  const keysOut = args.keysOut ?? (realtime || unpaired.length > 0 ? join(outDir, 'attach') : undefined);
   const caPem = args.ca === undefined ? undefined : await readFile(args.ca, 'utf8');
   const tty = process.stderr.isTTY === true && !args.quiet;
   const progress = createProgress({ stream: process.stderr, isTTY: tty, startMs: scenario.startMs, endMs: scenario.endMs });
@@ -58,6 +74,8 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     ...(args.speed === undefined ? {} : { speed: args.speed }),
     ...(args.stepMs === undefined ? {} : { stepMs: args.stepMs }),
     outDir,
+    ...(keysOut === undefined ? {} : { keysOut: resolve(keysOut), onAttach: (files: AttachFiles) => printAttach(files) }),
+    ...(unpaired.length === 0 ? {} : { unpaired }),
     onProgress: (sample) => progress.update(sample),
     onLog: (line) => { if (tty) progress.log(line); },
   });
@@ -108,4 +126,10 @@ function rel(path: string): string {
 
 function fmtDays(ms: number): string {
   return ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(2)} days` : ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(2)} hours` : formatDuration(ms);
+}
+
+/** Where the attach files are, on standard error as soon as the broker is up (a realtime run lasts hours). */
+function printAttach(files: AttachFiles): void {
+  const ws = files.wsUrl === undefined ? '' : `, ${files.wsUrl}`;
+  process.stderr.write(`Attach files (broker ${files.brokerUrl}${ws}, CA, collector keys, device keys, pairing QR): ${rel(files.dir)} (see README.txt there)\n`);
 }

@@ -100,3 +100,14 @@ describe('simulate: --duration against the scenario events', () => {
     expect(report.rejected.reduce((n, k) => n + k.sent, 0)).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('simulate: attach options', () => {
+  it('--unpaired names a device that is not in the fleet: usage error listing the fleet; --help documents --keys-out', async () => {
+    const r = await simulate(['power-loss', '--unpaired', 'lock-1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--unpaired: no device lock-1 in the fleet (devices: thermostat-1, smart-lock-1, fitness-tracker-1)');
+    const help = await simulate(['--help']);
+    expect(help.out).toMatch(/--keys-out DIR .*broker URL/);
+    expect(help.out).toMatch(/--unpaired IDS/);
+  });
+});

@@ -8,6 +8,7 @@ import type { ComplianceReport } from '../../agent/audit/index.js';
 import { runEvent, type Deferred } from './events.js';
 import { openBroker, type BrokerChoice } from './infra.js';
 import { World } from './world.js';
+import { writeAttachFiles, type AttachFiles } from './attach.js';
 import { toHex } from '../../agent/crypto/keys.js';
 
 export type { BrokerChoice } from './infra.js';
@@ -27,6 +28,12 @@ export interface RunOptions {
   onLog?: (line: string) => void;
   /** Called with every booted agent: tests use it to build a deliberately broken agent. */
   afterBoot?: (agent: Agent, device: { id: string; type: string }) => void;
+  /** Write the attach files (broker URL, CA, collector keys, device keys, pairing QR) here once the world is up. */
+  keysOut?: string;
+  /** Devices left unpaired (pairing window open) for an outside companion; their owner events must be removed first. */
+  unpaired?: readonly string[];
+  /** Told where the attach files are, before the loop starts (the run may take hours in real time). */
+  onAttach?: (files: AttachFiles) => void | Promise<void>;
 }
 
 export interface DeviceOutcome {
@@ -57,10 +64,14 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
   const url = options.broker?.url;
   // The report names the broker the run really used.
   const scenario: Scenario = url === undefined ? given : { ...given, broker: { kind: 'external', url } };
-  const broker = await openBroker(options.broker ?? brokerOf(scenario));
-  const world = new World(scenario, broker, options.afterBoot === undefined ? {} : { afterBoot: options.afterBoot });
+  const broker = await openBroker(options.broker ?? brokerOf(scenario), { websocket: options.keysOut !== undefined });
+  const world = new World(scenario, broker, {
+    ...(options.afterBoot === undefined ? {} : { afterBoot: options.afterBoot }),
+    ...(options.unpaired === undefined ? {} : { unpaired: new Set(options.unpaired) }),
+  });
   try {
     await world.setUp();
+    if (options.keysOut !== undefined) await options.onAttach?.(await writeAttachFiles(world, options.keysOut));
     await mainLoop(world, options, wallStart);
     const outcomes = await world.phases.time('finish', () => finish(world, options));
     // Counted after the agents stopped (their last drain delivers too): the count the report shows everywhere.
@@ -168,10 +179,11 @@ async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[
     const outcome: DeviceOutcome = { id: device.id, type: device.type, settings: {}, collected: {}, boots: device.boots, trailVerified: false };
     const agent = device.agent;
     const owner = world.owners.get(device.id);
-    if (agent !== undefined && owner !== undefined) {
+    if (agent !== undefined) {
       for (const [name, c] of Object.entries(agent.status().enforced.categories)) outcome.settings[name] = c.setting;
+      // A device left unpaired for an outside companion has no simulated owner: its trail is read locally.
       const { bytes, source } = await exportTrail(world, device.id, agent);
-      const { result, trail } = verifyExportedTrail(device.id, bytes, agent.publicKeys.sign, owner.previousSignKeys);
+      const { result, trail } = verifyExportedTrail(device.id, bytes, agent.publicKeys.sign, owner?.previousSignKeys ?? []);
       world.evidence.auditTrails?.push(trail);
       outcome.trailVerified = trail.ok;
       if (options.outDir !== undefined) {

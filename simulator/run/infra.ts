@@ -8,6 +8,8 @@ import { Traffic, type CountedTransport } from './traffic.js';
 export interface BrokerHandle {
   url: string;
   caPem: string;
+  /** wss:// URL of the embedded broker's WebSocket listener (for a browser companion), when it is on. */
+  wsUrl?: string;
   label: string;
   /** A broker crash and restart (embedded: drops every client; external: only when the caller provides it). */
   restart(): Promise<void>;
@@ -21,10 +23,16 @@ export interface BrokerChoice {
   restart?: () => Promise<void>;
 }
 
-export async function openBroker(choice: BrokerChoice): Promise<BrokerHandle> {
+/** `websocket`: also open the embedded broker's WSS listener (runs others attach to); skipped if it cannot start. */
+export async function openBroker(choice: BrokerChoice, options: { websocket?: boolean } = {}): Promise<BrokerHandle> {
   if (choice.url === undefined) {
-    const broker: EmbeddedBroker = await startEmbeddedBroker();
-    return { url: broker.url, caPem: broker.caPem, label: 'embedded', restart: () => broker.restart(), close: () => broker.close() };
+    const broker: EmbeddedBroker = options.websocket === true
+      ? await startEmbeddedBroker({ websocketPort: 0 }).catch(() => startEmbeddedBroker())
+      : await startEmbeddedBroker();
+    return {
+      url: broker.url, caPem: broker.caPem, ...(broker.wsUrl === undefined ? {} : { wsUrl: broker.wsUrl }),
+      label: 'embedded', restart: () => broker.restart(), close: () => broker.close(),
+    };
   }
   return {
     url: choice.url, caPem: choice.caPem ?? '', label: choice.url,

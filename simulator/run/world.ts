@@ -32,6 +32,8 @@ const ANSWER_CAP_MS = 3_000;
 export interface WorldOptions {
   /** Called after every boot of an agent (tests use it to build a deliberately broken agent). */
   afterBoot?: (agent: Agent, device: { id: string; type: string }) => void;
+  /** Devices left unpaired, their pairing window open for an outside companion (no simulated owner). */
+  unpaired?: ReadonlySet<string>;
 }
 
 /** Everything alive during a run: virtual time, network, collector, the devices and their owners, the evidence. */
@@ -51,6 +53,8 @@ export class World {
   readonly pending = new Map<string, Set<Promise<unknown>>>();
   /** Last genuine owner request seen on the wire per device (what an attacker would replay). */
   readonly lastRequest = new Map<string, Uint8Array>();
+  /** Pairing windows opened at set-up for the devices left unpaired. */
+  readonly pairingWindows = new Map<string, { payload: string; setupCode: string; expiresInMs: number }>();
   readonly delivered = new Set<string>();
   readonly rng: () => number;
   readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0, wireCopies: 0 };
@@ -111,7 +115,11 @@ export class World {
         hooks: { onStored: (d, records) => this.onStored(d, records), onTimer: (d) => this.firedNow.add(d.id) },
       });
       this.devices.set(spec.id, device);
-      await this.boot(device);
+      const agent = await this.boot(device);
+      if (this.options.unpaired?.has(spec.id) === true) {
+        this.pairingWindows.set(spec.id, agent.openPairingWindow());
+        continue;
+      }
       const owner = new SimOwner(device, this.time, factory, this.scenario.seed);
       this.owners.set(spec.id, owner);
       await owner.pair();
@@ -121,10 +129,16 @@ export class World {
 
   hostileInFlight = false;
 
-  async boot(device: SimDevice): Promise<void> {
+  async boot(device: SimDevice): Promise<Agent> {
     const agent = await device.boot();
     this.collector.addDevice(device.id, agent.publicKeys.box);
     this.options.afterBoot?.(agent, { id: device.id, type: device.type });
+    return agent;
+  }
+
+  /** The collector's key pair (derived from the seed: simulation only), for the attach files. */
+  collectorKeys(): { publicKey: Uint8Array; secretKey: Uint8Array } {
+    return { publicKey: this.collector.publicKey, secretKey: this.collectorSecret.slice() };
   }
 
   private onStored(device: SimDevice, records: readonly StoredRecord[]): void {

@@ -40,3 +40,33 @@ export function describeEvent(scenario: Scenario, e: ScenarioEvent): string {
 function note(scenario: Scenario, text: string): Scenario {
   return { ...scenario, description: `${scenario.description} [${text}]` };
 }
+
+const OWNER_EVENTS = new Set(['preference', 'reset', 'erase', 'export', 'transfer', 'hostile']);
+
+/**
+ * The scenario with these devices left to an outside companion: the events that need the simulated owner (its
+ * requests, its keys for hostile replays) are removed for them, and the description lists what was removed.
+ */
+export function leaveUnpaired(scenario: Scenario, deviceIds: readonly string[]): { scenario: Scenario; removed: string[] } {
+  const known = new Set(scenario.devices.map((d) => d.id));
+  const unknown = deviceIds.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new TrustError('INVALID_ARGUMENT', `--unpaired: no device ${unknown.join(', ')} in the fleet (devices: ${[...known].join(', ')})`);
+  const unpaired = new Set(deviceIds);
+  const removedEvents = scenario.events.filter((e) => OWNER_EVENTS.has(e.type) && 'device' in e && unpaired.has(e.device));
+  const removed = removedEvents.map((e) => describeEvent(scenario, e));
+  const events = scenario.events.filter((e) => !removedEvents.includes(e));
+  const text = `unpaired for an outside companion: ${deviceIds.join(', ')}${removed.length === 0 ? '' : `; their owner events removed: ${removedEvents.map((e) => `events[${e.index}]`).join(', ')}`}`;
+  return { scenario: note({ ...scenario, events }, text), removed };
+}
+
+/**
+ * The same scenario starting at `startMs` (every event keeps its offset). A realtime run starts now: virtual time
+ * follows the wall clock, so an outside companion's signed requests (checked against the device clock within a
+ * couple of minutes) and an outside decoder's expiry checks agree with the devices.
+ */
+export function startingAt(scenario: Scenario, startMs: number): Scenario {
+  const shift = startMs - scenario.startMs;
+  if (shift === 0) return scenario;
+  const events = scenario.events.map((e) => ({ ...e, atMs: e.atMs + shift }));
+  return { ...scenario, startMs, endMs: scenario.endMs + shift, events };
+}
