@@ -118,4 +118,4 @@ test(`SIGKILL at random points, ${CYCLES} cycles: nothing acknowledged lost, not
   expect(seen.written.size).toBeGreaterThan(CYCLES);
   expect(seen.acked.size).toBeGreaterThan(0);
   expect(checks).toBeGreaterThan(1);
-}, Math.max(240_000, CYCLES * 2_000));
+}, Math.max(240_000, CYCLES * 6_000)); // a loaded 2-core machine manages about 30 cycles a minute
