@@ -5,7 +5,7 @@ import { createProgress } from './progress.js';
 import { renderSummaryTable, reportToJson, writeHtmlReport, writeJsonReport, writeJunitXml } from './report/index.js';
 import { formatDuration } from './scenario/duration.js';
 import { describeLibrary, resolveScenario } from './scenario/library.js';
-import { loadScenarioFile, parseScenario } from './scenario/loader.js';
+import { attachTraces, loadScenarioFile, parseScenario } from './scenario/loader.js';
 import { leaveUnpaired, startingAt, withDuration } from './scenario/override.js';
 import { parseSimulateArgs, simulateUsage, UsageError, type SimulateArgs } from './cli-args.js';
 import type { Scenario } from './scenario/types.js';
@@ -89,7 +89,7 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
 async function reseed(path: string, scenario: Scenario, seed: number): Promise<Scenario> {
   const raw = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
   const parsed = parseScenario(JSON.stringify({ ...raw, seed }), path);
-  return parsed.ok ? parsed.scenario : scenario;
+  return parsed.ok ? attachTraces(parsed.scenario, path) : scenario;
 }
 
 async function writeReports(outDir: string, result: RunResult): Promise<{ json: string; junit: string; html: string }> {

@@ -1,4 +1,5 @@
 import { createModel } from '../models/index.js';
+import { createTraceModel } from '../models/trace.js';
 import type { DeviceModel, HouseholdMember, ModelOptions } from '../models/types.js';
 import type { Scenario, ScenarioDevice } from './types.js';
 
@@ -11,5 +12,6 @@ export function modelOptionsFor(scenario: Scenario, device: ScenarioDevice, hous
 }
 
 export function modelFor(scenario: Scenario, device: ScenarioDevice, household?: readonly HouseholdMember[]): DeviceModel {
+  if (device.trace !== undefined) return createTraceModel(device.type, scenario.startMs, device.trace);
   return createModel(device.type, modelOptionsFor(scenario, device, household));
 }

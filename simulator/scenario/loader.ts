@@ -1,4 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { registryFor } from '../../agent/policy/devices/index.js';
+import { parseTrace, type TraceReading } from '../models/trace.js';
 import { TrustError } from '../../agent/errors.js';
 import { mixSeed } from '../models/prng.js';
 import type { DeviceType } from '../models/types.js';
@@ -51,7 +54,7 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
   const text = await readFile(path, 'utf8');
   const result = parseScenario(text, path);
   if (!result.ok) throw new TrustError('INVALID_CONFIG', `invalid scenario\n${formatIssues(result.issues, path)}`);
-  return result.scenario;
+  return attachTraces(result.scenario, path);
 }
 
 interface RawScenario {
@@ -63,7 +66,7 @@ interface RawScenario {
   speed?: 'virtual' | 'realtime';
   broker?: 'embedded' | { url: string; ca?: string };
   home?: { lat: number; lon: number };
-  fleet: Array<{ type: DeviceType; count: number; idPrefix?: string }>;
+  fleet: Array<{ type: DeviceType; count: number; idPrefix?: string; trace?: string }>;
   enforcementBound?: string | number;
   events?: Array<Record<string, unknown> & { type: string; at: string | number }>;
 }
@@ -112,7 +115,7 @@ function expandFleet(raw: RawScenario, report: Report): ScenarioDevice[] {
         return;
       }
       seen.add(id);
-      devices.push({ id, type: group.type, seed: mixSeed(raw.seed, id) });
+      devices.push({ id, type: group.type, seed: mixSeed(raw.seed, id), ...(group.trace === undefined ? {} : { traceFile: group.trace }) });
     }
   });
   return devices;
@@ -186,4 +189,31 @@ function resolvePolicyUpdate(
   if (w.recipients) widen.recipients = w.recipients;
   if (w.default) widen.default = w.default;
   return { ...base, type: 'policy-update', deviceType, category, widen };
+}
+
+/**
+ * Devices with a `trace` replay it instead of the synthetic model: read relative to the scenario file and checked
+ * against the device type's registry, each problem named by trace file, line and field.
+ */
+export async function attachTraces(scenario: Scenario, scenarioPath: string): Promise<Scenario> {
+  if (!scenario.devices.some((d) => d.traceFile !== undefined)) return scenario;
+  const loaded = new Map<string, TraceReading[]>();
+  const devices: ScenarioDevice[] = [];
+  for (const device of scenario.devices) {
+    if (device.traceFile === undefined) {
+      devices.push(device);
+      continue;
+    }
+    const file = resolve(dirname(scenarioPath), device.traceFile);
+    let readings = loaded.get(file);
+    if (readings === undefined) {
+      const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+        throw new TrustError('INVALID_CONFIG', `${scenarioPath}: fleet trace ${device.traceFile}: cannot read ${file}`, { cause });
+      });
+      readings = parseTrace(text, device.traceFile, registryFor(device.type), scenario.startMs);
+      loaded.set(file, readings);
+    }
+    devices.push({ ...device, trace: readings });
+  }
+  return { ...scenario, devices };
 }

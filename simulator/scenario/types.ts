@@ -1,3 +1,4 @@
+import type { TraceReading } from '../models/trace.js';
 import type { DeviceType, GeoPoint } from '../models/types.js';
 import type { Setting } from '../verdicts/data-model.js';
 
@@ -27,6 +28,10 @@ export interface ScenarioDevice {
   type: DeviceType;
   /** Per-device model seed, derived from the scenario seed and the id. */
   seed: number;
+  /** The fleet entry's trace file (as written in the scenario): the device replays it instead of its model. */
+  traceFile?: string;
+  /** The trace's readings, checked against the registry (set by loadScenarioFile). */
+  trace?: readonly TraceReading[];
 }
 
 export interface PreferenceChange {
