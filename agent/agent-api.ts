@@ -3,6 +3,7 @@ import type { DeviceIdentity } from './crypto/keys.js';
 import type { RandomSource } from './crypto/random.js';
 import type { PolicyEngine } from './policy/index.js';
 import type { AgentRights } from './rights.js';
+import type { AuditView, PolicyView, StoreView } from './agent-views.js';
 import type { AgentStatus } from './status.js';
 import type { Store, StoredRecord } from './store/index.js';
 
@@ -30,11 +31,12 @@ export interface Agent {
   openPairingWindow(): { payload: string; setupCode: string; expiresInMs: number };
   /** Publish everything queued now, without waiting for the batch delay. */
   flush(): Promise<void>;
-  /** The local owner API (same actions the companion triggers remotely). */
+  /** The local owner API (same actions the companion triggers remotely): the only way to change anything. */
   readonly rights: AgentRights;
-  readonly policy: PolicyEngine;
-  readonly store: Store;
-  readonly audit: AuditTrail;
+  /** Read-only views (agent-views.ts): a change made around `rights` would skip its purges and trail entries. */
+  readonly policy: PolicyView;
+  readonly store: StoreView;
+  readonly audit: AuditView;
 }
 
 /** What the agent is made of; replaced as a whole by an ownership transfer (new identity, store and session). */

@@ -1,4 +1,4 @@
-import type { AuditTrail, ComplianceReport } from './audit/index.js';
+import type { ComplianceReport } from './audit/index.js';
 import type { Agent, AgentParts as Parts, RecordResult } from './agent-api.js';
 import { openParts, openStore } from './boot.js';
 import { utf8Encode } from './codec/utf8.js';
@@ -18,6 +18,7 @@ import { AgentRights } from './rights.js';
 import { KeyRotation } from './key-rotation.js';
 import { loadRecipient, type RecipientKey } from './crypto/rotation.js';
 import { SafeMode } from './safe-mode.js';
+import { auditView, policyView, storeView, type AuditView, type PolicyView, type StoreView } from './agent-views.js';
 import { buildStatus, selfAssessment, selfcheckEntry, type AgentStatus, type StatusSources } from './status.js';
 
 export { openStore, storeMasterKey } from './boot.js';
@@ -30,7 +31,9 @@ export type { Agent, RecordResult } from './agent-api.js';
 export async function createAgent(config: AgentConfig, ports: Ports): Promise<Agent> {
   const cfg = resolveConfig(config);
   const parts = await openParts(cfg, ports);
-  return new TrustAgent(cfg, ports, parts, await loadRecipientOrConfigured(cfg, ports));
+  const agent = new TrustAgent(cfg, ports, parts, await loadRecipientOrConfigured(cfg, ports));
+  await agent.rights.recover(); // an owner request a fault interrupted is completed before any reading is taken
+  return agent;
 }
 
 /** A rotated collector key persists across reboots; an unreadable file falls back to the firmware's key (logged). */
@@ -89,9 +92,9 @@ class TrustAgent implements Agent {
     // Copies: a caller writing into them must not alter the identity the agent seals and signs with.
     return { box: this.parts.identity.boxPublicKey.slice(), sign: this.parts.identity.signPublicKey.slice() };
   }
-  get policy(): PolicyEngine { return this.parts.policy; }
-  get store(): Store { return this.parts.store; }
-  get audit(): AuditTrail { return this.parts.audit; }
+  readonly policy: PolicyView = policyView(() => this.parts);
+  readonly store: StoreView = storeView(() => this.parts);
+  readonly audit: AuditView = auditView(() => this.parts);
 
   async start(): Promise<void> {
     if (this.closed) throw new TrustError('CLOSED', 'a stopped agent cannot start again; create a new one');

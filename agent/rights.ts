@@ -6,9 +6,11 @@ import { generateIdentity, saveIdentity, toHex, type DeviceIdentity } from './cr
 import { TrustError } from './errors.js';
 import type { OwnerActions, OwnerChannel } from './owner/index.js';
 import { OwnerStore, sealForOwner } from './owner/index.js';
-import type { ChangeResult, PolicyEngine } from './policy/index.js';
+import { loadRegistry, type ChangeResult, type PolicyChange, type PurgeOrder, type Registry } from './policy/index.js';
 import type { Ports } from './ports/index.js';
 import type { PurgeReport, Store } from './store/index.js';
+import type { Intent, IntentAction } from './rights-journal.js';
+import { RequestRunner } from './rights-runner.js';
 import { enforcedState } from './status.js';
 
 export interface RightsDeps {
@@ -34,47 +36,66 @@ export interface RightsDeps {
  * The owner's rights, enforced: every method has finished (preferences persisted, purges done, audit written)
  * before it resolves, because the owner channel answers "accepted" right after and the companion relies on the
  * next reading obeying the change. The same methods serve the local API and the remote companion.
+ *
+ * All or nothing under storage faults (docs/storage.md, "Owner requests under faults"): a change is journaled whole
+ * (rights-journal.ts) before any step; a fault before that changes nothing, a fault after it is completed from the
+ * journal at the next request or at boot. Requests run one at a time; each first completes an unfinished one.
  */
 export class AgentRights implements OwnerActions {
   readonly counters = { receipts: 0, changes: 0 };
+  private readonly runner: RequestRunner;
 
-  constructor(private readonly deps: RightsDeps) {}
+  constructor(private readonly deps: RightsDeps) {
+    this.runner = new RequestRunner({ ...deps, counters: this.counters });
+  }
 
+  /**
+   * At boot, before any reading: complete a request a fault or power cut interrupted. A journal that does not read
+   * back is dropped with an error in the log (see docs/storage.md). A failure leaves the request pending, with its
+   * preferences in force in memory: the next owner request retries it.
+   */
+  recover(): Promise<void> {
+    return this.runner.recover();
+  }
+
+  /** While a request is unfinished, the version it started from: a retry carrying it as expectedVersion completes it. */
   preferencesVersion(): number {
-    return this.deps.parts().policy.currentVersion();
+    return this.runner.baseVersion() ?? this.deps.parts().policy.currentVersion();
   }
 
-  async applyPatch(patch: unknown): Promise<{ version: number; enforced: unknown }> {
-    const result = await this.deps.parts().policy.applyPatch(patch);
-    await this.enforce(result, 'owner-change');
-    return { version: result.version, enforced: this.enforcedState() };
+  /** Whether an interrupted request waits to be completed (status, tests). */
+  hasUnfinishedRequest(): boolean {
+    return this.runner.hasUnfinished();
   }
 
-  async reset(): Promise<{ version: number; enforced: unknown }> {
-    const result = await this.deps.parts().policy.reset();
-    await this.enforce(result, 'owner-reset');
-    return { version: result.version, enforced: this.enforcedState() };
+  applyPatch(patch: unknown): Promise<{ version: number; enforced: unknown }> {
+    return this.change({ kind: 'patch', patch }, 'owner-change');
+  }
+
+  reset(): Promise<{ version: number; enforced: unknown }> {
+    return this.change({ kind: 'reset' }, 'owner-reset');
   }
 
   /** The owner has read the manifest (first-run gate): non-essential categories may follow their settings. */
-  async reviewManifest(): Promise<{ version: number; enforced: unknown }> {
-    const result = await this.deps.parts().policy.markManifestReviewed();
-    await this.enforce(result, 'manifest-reviewed');
-    return { version: result.version, enforced: this.enforcedState() };
+  reviewManifest(): Promise<{ version: number; enforced: unknown }> {
+    return this.change({ kind: 'patch', patch: { manifestReviewed: true } }, 'manifest-reviewed');
   }
 
   /** A firmware or policy update: widening waits for consent, narrowing applies now (R9). */
-  async updateRegistry(next: unknown): Promise<{ version: number; pending: string[] }> {
-    const { policy, audit } = this.deps.parts();
-    const result = await policy.updateRegistry(next);
-    await this.runPurges(result.purges);
-    await audit.record('policy.update', {
-      registryVersion: result.registryVersion, widened: result.widened.length, narrowed: result.narrowed.length,
-      awaitingConsent: result.pending.length, waitedForConsent: result.widened.length > 0, manifestHash: policy.manifest().contentHash,
+  updateRegistry(next: unknown): Promise<{ version: number; pending: string[] }> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      const { policy } = this.deps.parts();
+      if (isRunning(policy.registry(), next)) return { version: policy.currentVersion(), pending: policy.pendingConsent() }; // a retry
+      const proposal = await policy.propose({ kind: 'registry', registry: next });
+      const diff = proposal.diff ?? { widened: [], narrowed: [], removed: [] };
+      const pendingAfter = Object.entries(proposal.state.categories).filter(([, p]) => p.pending).map(([name]) => name);
+      await this.runner.run(this.runner.intent('policy-update', proposal, {
+        update: { registryVersion: proposal.registry.version, widened: diff.widened.length, narrowed: diff.narrowed.length, awaitingConsent: pendingAfter.length },
+      }), proposal.registry);
+      await this.deps.owner()?.publishState().catch(() => undefined);
+      return { version: policy.currentVersion(), pending: policy.pendingConsent() };
     });
-    await this.deps.publishManifest();
-    await this.deps.owner()?.publishState();
-    return { version: result.version, pending: result.pending };
   }
 
   /** Remote consent (the companion's 'accept-terms'): acceptPending for untrusted input. */
@@ -94,68 +115,86 @@ export class AgentRights implements OwnerActions {
     return this.deps.assess();
   }
 
-  async acceptPending(categories: string[]): Promise<{ version: number; enforced: unknown }> {
-    const result = await this.deps.parts().policy.acceptPending(categories);
-    await this.enforce(result, 'consent-accepted');
-    return { version: result.version, enforced: this.enforcedState() };
+  acceptPending(categories: string[]): Promise<{ version: number; enforced: unknown }> {
+    return this.change({ kind: 'accept', categories }, 'consent-accepted', (completed) => {
+      // The retry of a consent its own completion just accepted: only what is still pending is asked again.
+      if (completed?.action !== 'consent-accepted' || !Array.isArray(categories)) return { kind: 'accept', categories };
+      const pending = this.deps.parts().policy.pendingConsent();
+      return { kind: 'accept', categories: categories.filter((name) => pending.includes(name)) };
+    });
   }
 
-  async eraseAll(): Promise<unknown> {
-    const { store, policy } = this.deps.parts();
-    this.deps.purging();
-    const reports = await store.eraseAll();
-    await this.auditPurges(reports);
-    const result = await policy.reset();
-    await this.enforce(result, 'erase-all');
-    return this.receipt('erase-all', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+  eraseAll(): Promise<unknown> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      const proposal = await this.deps.parts().policy.propose({ kind: 'reset' });
+      const reports = await this.runner.run(this.runner.intent('erase-all', { ...proposal, purges: [] }, { eraseAll: true }));
+      return this.receipt('erase-all', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+    });
   }
 
-  async eraseCategory(category: string): Promise<unknown> {
-    const { store, policy } = this.deps.parts();
-    if (!policy.registry().categories.some((c) => c.name === category)) {
-      throw new TrustError('INVALID_PREFERENCE', `category: unknown category '${category}'`);
-    }
-    this.deps.purging();
-    const report = await store.purge({ category, scope: 'all', reason: 'erase' });
-    await this.auditPurges([report]);
-    return this.receipt('erase-category', { category, removed: report.removed });
+  eraseCategory(category: string): Promise<unknown> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      const { store, policy } = this.deps.parts();
+      if (!policy.registry().categories.some((c) => c.name === category)) {
+        throw new TrustError('INVALID_PREFERENCE', `category: unknown category '${category}'`);
+      }
+      const order: PurgeOrder = { category, scope: 'all', reason: 'erase', before: store.nextId() };
+      const reports = await this.runner.run(this.runner.intent('erase-category', undefined, { purges: [order] }));
+      return this.receipt('erase-category', { category, removed: total(reports) });
+    });
   }
 
   /**
    * Erase one person's data on a shared device (R10): every record whose person identifier is theirs, in raw form
    * ('local', 'full') or as any of its pseudonyms over the longest retention ('minimised'). The identifier is used to
-   * find the records and forgotten; neither it nor its pseudonyms reach the audit trail or the receipt.
+   * find the records and forgotten; neither it nor its pseudonyms reach the audit trail, the receipt or the journal
+   * (so this request is not journaled: each category is erased atomically, a fault leaves part of it done and the
+   * owner's retry, which matches the same records, finishes it).
    */
-  async eraseUser(userId: unknown): Promise<unknown> {
+  eraseUser(userId: unknown): Promise<unknown> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 128) {
-      throw new TrustError('INVALID_PREFERENCE', 'desired.userId: must be 1 to 128 characters');
+      return Promise.reject(new TrustError('INVALID_PREFERENCE', 'desired.userId: must be 1 to 128 characters'));
     }
-    const { store, policy } = this.deps.parts();
-    const now = this.deps.ports.clock.now();
-    const longest = Math.max(...policy.registry().categories.map((c) => c.retentionMaxMs));
-    this.deps.purging();
-    const reports: PurgeReport[] = [];
-    for (const { category, field, values } of policy.identifierForms(userId, now - longest, now)) {
-      reports.push(await store.eraseMatching(category, (data) => values.has(String(data[field]))));
-    }
-    await this.auditPurges(reports);
-    return this.receipt('erase-user', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      const { store, policy } = this.deps.parts();
+      const now = this.deps.ports.clock.now();
+      const longest = Math.max(...policy.registry().categories.map((c) => c.retentionMaxMs));
+      this.deps.purging();
+      const reports: PurgeReport[] = [];
+      for (const { category, field, values } of policy.identifierForms(userId, now - longest, now)) {
+        reports.push(await store.eraseMatching(category, (data) => values.has(String(data[field]))));
+      }
+      await this.runner.auditPurges(reports);
+      return this.receipt('erase-user', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+    });
   }
 
-  async exportData(ownerBoxPublicKey: Uint8Array): Promise<Uint8Array> {
-    const { store } = this.deps.parts();
-    const records = await store.exportRecords();
-    const body = { v: 1, deviceId: this.deps.cfg.deviceId, exportedAt: this.deps.ports.clock.now(), records };
-    await this.receipt('export', { records: records.length });
-    return sealForOwner(encodeCbor(body), ownerBoxPublicKey, this.deps.parts().random);
+  exportData(ownerBoxPublicKey: Uint8Array): Promise<Uint8Array> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle(); // an interrupted erase is finished before anything it erases could be exported
+      const records = await this.deps.parts().store.exportRecords();
+      const body = { v: 1, deviceId: this.deps.cfg.deviceId, exportedAt: this.deps.ports.clock.now(), records };
+      await this.receipt('export', { records: records.length });
+      return sealForOwner(encodeCbor(body), ownerBoxPublicKey, this.deps.parts().random);
+    });
   }
 
   /** Erase, rotate every device key, reset preferences: the next owner inherits nothing. */
-  async transferOwnership(): Promise<unknown> {
+  transferOwnership(): Promise<unknown> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      return this.transfer();
+    });
+  }
+
+  private async transfer(): Promise<unknown> {
     const parts = this.deps.parts();
     this.deps.purging();
     const reports = await parts.store.eraseAll();
-    await this.auditPurges(reports);
+    await this.runner.auditPurges(reports);
     const identity = generateIdentity(parts.random);
     await saveIdentity(this.deps.ports.storage, identity);
     await this.deps.announceKeys?.(parts.identity, identity);
@@ -205,14 +244,26 @@ export class AgentRights implements OwnerActions {
       this.deps.purging(); // per order: a batch read between two purges may hold the second one's records
       reports.push(await this.deps.parts().store.purge(order));
     }
-    await this.auditPurges(reports);
+    await this.runner.auditPurges(reports);
   }
 
-  private async auditPurges(reports: PurgeReport[]): Promise<void> {
-    const { audit } = this.deps.parts();
-    for (const report of reports) {
-      await audit.record('purge', { category: report.category, removed: report.removed, reason: report.reason });
-    }
+  /** A preference change: settle, propose, then journal and complete it (or, when it changes nothing, just record it). */
+  private change(
+    change: PolicyChange, action: IntentAction, retried?: (completed: Intent | undefined) => PolicyChange,
+  ): Promise<{ version: number; enforced: unknown }> {
+    return this.runner.exclusive(async () => {
+      await this.runner.settle();
+      const completed = this.runner.takeInterrupted();
+      const { policy, audit } = this.deps.parts();
+      const proposal = await policy.propose(retried === undefined ? change : retried(completed));
+      if (proposal.version === policy.currentVersion() && proposal.purges.length === 0) {
+        this.counters.changes++;
+        await audit.record('consent.change', { version: proposal.version, action, count: 0 });
+      } else {
+        await this.runner.run(this.runner.intent(action, proposal));
+      }
+      return { version: policy.currentVersion(), enforced: this.enforcedState() };
+    });
   }
 
   private async receipt(kind: string, details: Record<string, unknown>): Promise<unknown> {
@@ -221,6 +272,15 @@ export class AgentRights implements OwnerActions {
     const body = { kind, deviceId: this.deps.cfg.deviceId, at: this.deps.ports.clock.now(), ...details };
     await audit.record('receipt', { kind, ...(typeof details['removed'] === 'number' ? { removed: details['removed'] } : {}) });
     return body;
+  }
+}
+
+/** The registry in force already (the retry of an interrupted update succeeds; anything else is judged by the engine). */
+function isRunning(running: Registry, next: unknown): boolean {
+  try {
+    return JSON.stringify(loadRegistry(next)) === JSON.stringify(running);
+  } catch {
+    return false;
   }
 }
 

@@ -22,18 +22,26 @@ export function failed(verdicts: readonly Verdict[]): string[] {
 }
 
 type Collect = (category: string, data: Record<string, unknown>, at: number) => GateOutput[];
-type ForbidsSending = (output: GateOutput, now: number) => string | undefined;
+type Forbids = (output: GateOutput, now: number) => string | undefined;
+
+/**
+ * The policy engine inside the agent, reached past the public read-only view (a broken build is not bound by the
+ * public API), with its send-time gate switched off for `category` so what the broken gate lets through does leave.
+ */
+function brokenPolicy(agent: Agent, category: string): { collect: Collect } {
+  const policy = (agent as unknown as { parts: { policy: { collect: Collect; forbidsSending: Forbids } } }).parts.policy;
+  const real = policy.forbidsSending.bind(policy);
+  policy.forbidsSending = (output, now) => (output.category === category ? undefined : real(output, now));
+  return policy;
+}
 
 /**
  * A deliberately broken build: the collection gate (and the send-time gate) is bypassed for one category (what a firmware bug that writes
  * readings straight to the store would do). Everything after the gate is the real pipeline.
  */
 export function bypassGate(agent: Agent, category: string, shape: (data: Record<string, unknown>) => Record<string, unknown>): void {
-  const policy = agent.policy as unknown as { collect: Collect; forbidsSending: ForbidsSending };
+  const policy = brokenPolicy(agent, category);
   const real = policy.collect.bind(policy);
-  // The same bug skips the publisher's send-time gate too (otherwise it would purge the raw points before sending).
-  const realForbids = policy.forbidsSending.bind(policy);
-  policy.forbidsSending = (output, now) => (output.category === category ? undefined : realForbids(output, now));
   policy.collect = (c, data, at) => {
     if (c !== category) return real(c, data, at);
     return [{ category: c, at, data: shape(data), expiresAt: at + DAY, transmit: true, essential: false, recipients: ['vendor'] }];
@@ -42,7 +50,7 @@ export function bypassGate(agent: Agent, category: string, shape: (data: Record<
 
 /** Broken differently: the gate runs, but whatever it drops for `category` is sent anyway in the minimised shape. */
 export function ignoreWithdrawal(agent: Agent, category: string, shape: (data: Record<string, unknown>) => Record<string, unknown>): void {
-  const policy = agent.policy as unknown as { collect: Collect };
+  const policy = brokenPolicy(agent, category);
   const real = policy.collect.bind(policy);
   let cached = { version: -1, off: false };
   const isOff = (): boolean => {

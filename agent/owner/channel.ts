@@ -187,7 +187,14 @@ export class OwnerChannel {
       this.counters.rateLimited += 1;
       return;
     }
-    const verified = await verifyRequest(parsed, owner, this.options.deviceId, this.options.clock, this.nonces, this.limits);
+    let verified: Awaited<ReturnType<typeof verifyRequest>>;
+    try {
+      verified = await verifyRequest(parsed, owner, this.options.deviceId, this.options.clock, this.nonces, this.limits);
+    } catch {
+      // Remembering the nonce failed (a storage fault): nothing was done; the owner may send the request again.
+      const reason = 'the device could not record the request (storage fault); nothing changed';
+      return this.refuse({ code: 'STORAGE', reason, ...(parsed.clientToken === undefined ? {} : { clientToken: parsed.clientToken }), source, authentic: false });
+    }
     if (!verified.ok) return this.refuse(verified.rejection);
     const request = verified.request;
     this.options.actions.corroborateTime(this.options.clock.now());
@@ -260,11 +267,13 @@ export class OwnerChannel {
   }
 
   private async noteFailure(rejection: Rejection): Promise<void> {
-    await this.options.actions.audit('owner-request-rejected', { code: rejection.code, source: rejection.source });
+    // Best effort: a trail that cannot be written (the very fault being reported) must not hold back the reply.
+    await this.options.actions.audit('owner-request-rejected', { code: rejection.code, source: rejection.source })
+      .catch(() => this.options.logger.warn('a rejection could not be written to the audit trail', { code: rejection.code }));
     if (BENIGN.includes(rejection.code)) return;
     const outcome = this.limiter.recordFailure(rejection.source, this.options.clock.monotonic());
     if (outcome.blocked) {
-      await this.options.actions.audit('owner-requests-rate-limited', { source: rejection.source, failures: outcome.failures });
+      await this.options.actions.audit('owner-requests-rate-limited', { source: rejection.source, failures: outcome.failures }).catch(() => undefined);
     }
   }
 

@@ -14,7 +14,8 @@ export interface OwnerActions {
   applyPatch(patch: unknown): Promise<{ version: number; enforced: unknown }>;
   /**
    * Consent to the widened terms of a policy update for these categories (`desired`: an array of category names,
-   * untrusted). Throws `INVALID_PREFERENCE` naming the entry for anything not pending; nothing changes then.
+   * untrusted). Throws `INVALID_PREFERENCE` naming the entry for anything not pending; nothing changes then. (The
+   * retry of a consent a storage fault interrupted succeeds: the agent completes it first, see docs/storage.md.)
    */
   acceptTerms(categories: unknown): Promise<{ version: number; enforced: unknown }>;
   /**

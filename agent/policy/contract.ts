@@ -28,8 +28,8 @@ export interface PurgeOrder {
   maxAgeMs?: number;
   reason: 'withdrawn' | 'narrowed' | 'retention' | 'erase';
   /**
-   * Only records stored before this id: those of other (earlier) sessions, and of its session with a lower seq.
-   * Unset: every record of the category.
+   * Only records stored before this id (the store's `nextId()` when the purge was ordered): those of its session with
+   * a lower seq, and those of any other session except the store's current one. Unset: every record of the category.
    */
   before?: { session: string; seq: number };
 }

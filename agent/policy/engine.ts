@@ -37,6 +37,22 @@ export interface ChangeResult {
   purges: PurgeOrder[];
 }
 
+/** A change worked out but not applied: what `install` would put in force, and what the store must purge for it. */
+export interface Proposal extends ChangeResult {
+  /** The preferences after the change (`version` already the next one when anything changed). */
+  state: PreferenceState;
+  registry: Registry;
+  /** For a registry update: how the terms moved. */
+  diff?: { widened: string[]; narrowed: string[]; removed: string[] };
+}
+
+/** A change an owner (or a firmware update) asks for; `propose` validates it without applying it. */
+export type PolicyChange =
+  | { kind: 'patch'; patch: unknown }
+  | { kind: 'reset'; forgetReview?: boolean }
+  | { kind: 'accept'; categories: string[] }
+  | { kind: 'registry'; registry: unknown };
+
 export interface UpdateResult extends ChangeResult {
   registryVersion: number;
   /** Every category now waiting for the owner's consent. */
@@ -71,6 +87,18 @@ export interface PolicyEngine {
   markManifestReviewed(): Promise<ChangeResult>;
   acceptPending(categories: string[]): Promise<ChangeResult>;
   updateRegistry(next: unknown): Promise<UpdateResult>;
+  /**
+   * Validate a change and work out its outcome, changing nothing (no write, nothing in force). Throws
+   * INVALID_PREFERENCE / INVALID_REGISTRY naming the field, as the applying methods do.
+   */
+  propose(change: PolicyChange): Promise<Proposal>;
+  /**
+   * Put a proposed (or journaled) state in force in memory: the next reading obeys it. Not durable: `persist` is.
+   * `registry` defaults to the running one. Returns the categories whose plan changed.
+   */
+  install(state: PreferenceState, registry?: Registry, alsoChanged?: string[]): string[];
+  /** Make the state in force durable (the preference file). */
+  persist(): Promise<void>;
   currentVersion(): number;
   registry(): Registry;
   preferences(): PreferenceState;
@@ -152,11 +180,11 @@ class Engine implements PolicyEngine {
   }
 
   applyPatch(patch: unknown): Promise<ChangeResult> {
-    return this.counted('preferences', this.serial(() => this.commit(applyPreferencePatch(this.state, this.current, patch), this.current)));
+    return this.serial(async () => this.commit(await this.propose({ kind: 'patch', patch })));
   }
 
   reset(options: { forgetReview?: boolean } = {}): Promise<ChangeResult> {
-    return this.serial(() => this.commit(resetState(this.state, this.current, options.forgetReview === true), this.current));
+    return this.serial(async () => this.commit(await this.propose({ kind: 'reset', forgetReview: options.forgetReview === true })));
   }
 
   markManifestReviewed(): Promise<ChangeResult> {
@@ -164,25 +192,62 @@ class Engine implements PolicyEngine {
   }
 
   acceptPending(categories: string[]): Promise<ChangeResult> {
-    return this.counted('preferences', this.serial(() => {
-      if (!Array.isArray(categories) || categories.length > 64) throw new TrustError('INVALID_PREFERENCE', 'categories: must be an array of category names');
-      categories.forEach((name, i) => {
-        if (!this.state.categories[name]?.pending) throw new TrustError('INVALID_PREFERENCE', `categories[${i}]: not pending consent`);
-      });
-      return this.commit(acceptTerms(this.state, this.current, categories), this.current);
-    }));
+    return this.serial(async () => this.commit(await this.propose({ kind: 'accept', categories })));
   }
 
   updateRegistry(next: unknown): Promise<UpdateResult> {
-    return this.counted('registry', this.serial(async () => {
-      const registry = loadRegistry(next);
-      if (registry.deviceType !== this.current.deviceType) throw new TrustError('INVALID_REGISTRY', 'deviceType: differs from the running registry');
-      if (registry.version <= this.current.version) throw new TrustError('INVALID_REGISTRY', 'version: must be greater than the running registry version');
-      const diff = carryOver(this.state, registry);
-      const result = await this.commit(diff.state, registry, diff.widened.concat(diff.narrowed, diff.removed));
-      this.options.logger.info('policy registry updated', { registryVersion: registry.version, pending: this.pendingConsent().length });
-      return this.updateResult(result, diff);
-    }));
+    return this.serial(async () => {
+      const proposal = await this.propose({ kind: 'registry', registry: next });
+      const result = await this.commit(proposal);
+      this.options.logger.info('policy registry updated', { registryVersion: proposal.registry.version, pending: this.pendingConsent().length });
+      return this.updateResult(result, proposal.diff ?? { widened: [], narrowed: [], removed: [] });
+    });
+  }
+
+  propose(change: PolicyChange): Promise<Proposal> {
+    const kind = change.kind === 'registry' ? 'registry' : 'preferences';
+    return this.counted(kind, Promise.resolve().then(() => this.work(change)));
+  }
+
+  install(state: PreferenceState, registry: Registry = this.current, alsoChanged: string[] = []): string[] {
+    const before = this.plans();
+    const after = this.compile(registry, state);
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((name) => alsoChanged.includes(name)
+      || planKey(before.get(name)) !== planKey(after.get(name))
+      || JSON.stringify(this.state.categories[name]) !== JSON.stringify(state.categories[name]));
+    this.state = cloneState(state);
+    this.current = registry;
+    this.gate.setPlans(after, changed);
+    return changed;
+  }
+
+  persist(): Promise<void> {
+    return savePreferences(this.options.storage, this.state);
+  }
+
+  private work(change: PolicyChange): Proposal {
+    switch (change.kind) {
+      case 'patch':
+        return this.proposal(applyPreferencePatch(this.state, this.current, change.patch), this.current);
+      case 'reset':
+        return this.proposal(resetState(this.state, this.current, change.forgetReview === true), this.current);
+      case 'accept': {
+        const categories = change.categories;
+        if (!Array.isArray(categories) || categories.length > 64) throw new TrustError('INVALID_PREFERENCE', 'categories: must be an array of category names');
+        categories.forEach((name, i) => {
+          if (!this.state.categories[name]?.pending) throw new TrustError('INVALID_PREFERENCE', `categories[${i}]: not pending consent`);
+        });
+        return this.proposal(acceptTerms(this.state, this.current, categories), this.current);
+      }
+      case 'registry': {
+        const registry = loadRegistry(change.registry);
+        if (registry.deviceType !== this.current.deviceType) throw new TrustError('INVALID_REGISTRY', 'deviceType: differs from the running registry');
+        if (registry.version <= this.current.version) throw new TrustError('INVALID_REGISTRY', 'version: must be greater than the running registry version');
+        const diff = carryOver(this.state, registry);
+        const proposal = this.proposal(diff.state, registry, diff.widened.concat(diff.narrowed, diff.removed));
+        return { ...proposal, diff: { widened: diff.widened, narrowed: diff.narrowed, removed: diff.removed } };
+      }
+    }
   }
 
   currentVersion(): number {
@@ -243,23 +308,31 @@ class Engine implements PolicyEngine {
     return plans;
   }
 
-  /** Persist first, then swap: the next collect() after the returned promise resolves runs under the new state. */
-  private async commit(next: PreferenceState, registry: Registry, alsoChanged: string[] = []): Promise<ChangeResult> {
+  /** What `next` would change against the state in force, and the purges it needs; applies nothing. */
+  private proposal(next: PreferenceState, registry: Registry, alsoChanged: string[] = []): Proposal {
     const before = this.plans();
     const after = this.compile(registry, next);
     const names = new Set([...before.keys(), ...after.keys()]);
     const changed = [...names].filter((name) => alsoChanged.includes(name) || planKey(before.get(name)) !== planKey(after.get(name))
       || JSON.stringify(this.state.categories[name]) !== JSON.stringify(next.categories[name]));
     const reviewChanged = next.manifestReviewed !== this.state.manifestReviewed;
-    if (changed.length === 0 && !reviewChanged && registry === this.current) return { version: this.state.version, changed: [], purges: [] };
-    next.version = this.state.version + 1;
-    await savePreferences(this.options.storage, next);
+    if (changed.length === 0 && !reviewChanged && registry === this.current) {
+      return { state: cloneState(this.state), registry, version: this.state.version, changed: [], purges: [] };
+    }
+    const state = cloneState(next);
+    state.version = this.state.version + 1;
     const purges = mergePurges([...names].flatMap((name) => purgesFor(before.get(name), after.get(name), name)));
-    this.state = next;
-    this.current = registry;
-    this.gate.setPlans(after, changed);
-    this.options.logger.info('policy preferences changed', { version: next.version, changed: changed.length, purges: purges.length });
-    return { version: next.version, changed, purges };
+    return { state, registry, version: state.version, changed, purges };
+  }
+
+  /** Persist first, then swap: the next collect() after the returned promise resolves runs under the new state. */
+  private async commit(proposal: Proposal): Promise<ChangeResult> {
+    const { state, registry, version, changed, purges } = proposal;
+    if (version === this.state.version) return { version, changed: [], purges: [] };
+    await savePreferences(this.options.storage, state);
+    this.install(state, registry, changed);
+    this.options.logger.info('policy preferences changed', { version, changed: changed.length, purges: purges.length });
+    return { version, changed, purges };
   }
 
   private updateResult(result: ChangeResult, diff: { widened: string[]; narrowed: string[]; removed: string[] }): UpdateResult {

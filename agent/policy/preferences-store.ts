@@ -9,7 +9,17 @@ export const PREFERENCES_FILE = 'policy/preferences.cbor';
 const FILE_FORMAT = 1;
 
 export async function savePreferences(storage: StoragePort, state: PreferenceState): Promise<void> {
-  await storage.writeAtomic(PREFERENCES_FILE, encodeCbor({ format: FILE_FORMAT, ...state }));
+  await storage.writeAtomic(PREFERENCES_FILE, encodePreferences(state));
+}
+
+/** The preference file's bytes (also what an owner-request intent carries as its target). */
+export function encodePreferences(state: PreferenceState): Uint8Array {
+  return encodeCbor({ format: FILE_FORMAT, ...state });
+}
+
+/** Read preference bytes back as untrusted input; throws TrustError('CORRUPT') naming the field. */
+export function decodePreferences(bytes: Uint8Array): PreferenceState {
+  return parseState(decodeCbor(bytes, { maxBytes: 256 * 1024, maxDepth: 8 }));
 }
 
 /** undefined: no file yet. 'corrupt': unreadable (the caller decides how to recover). */
@@ -17,7 +27,7 @@ export async function loadPreferences(storage: StoragePort): Promise<PreferenceS
   const bytes = await storage.read(PREFERENCES_FILE);
   if (bytes === undefined) return undefined;
   try {
-    return parseState(decodeCbor(bytes, { maxBytes: 256 * 1024, maxDepth: 8 }));
+    return decodePreferences(bytes);
   } catch (error) {
     if (isTrustError(error)) return 'corrupt';
     throw error;

@@ -9,7 +9,7 @@ import { GroupCommit, Mutex } from './commit.js';
 import { storeNames, type StoreContext } from './context.js';
 import type { DurabilityOptions, PurgeReport, RecordFacts, RecordId, Store, StoreLimits, StoreStats, StoredRecord } from './contract.js';
 import { encodeAcks } from './ack-log.js';
-import { compactAcks, evictOverflow, readRecords, shredEpochs, sweepExpired, sweepQuarantine, type Limits } from './maintenance.js';
+import { compactAcks, evictOverflow, readRecords, removeUnkeyed, shredEpochs, sweepExpired, sweepQuarantine, type Limits } from './maintenance.js';
 import { recover } from './recovery.js';
 import { rewriteCategory } from './rewrite.js';
 import { deriveSecrets, loadHighWater, saveHighWater } from './sealed-files.js';
@@ -173,8 +173,9 @@ class DurableStore implements Store {
     return this.mutex.run(async () => {
       const epochs = [...this.ctx.index.epochs.values()].filter((e) => e.category === order.category);
       const before = order.before;
-      const covered = (entry: { session: string; seq: number }): boolean =>
-        before === undefined || entry.session !== before.session || entry.seq < before.seq;
+      // Stored before the mark: earlier in its session, or in any other session but this boot's (docs/storage.md).
+      const covered = (entry: { session: string; seq: number }): boolean => before === undefined
+        || (entry.session === before.session ? entry.seq < before.seq : entry.session !== this.ctx.sessionId);
       if (order.scope === 'all' && order.maxAgeMs === undefined && this.ctx.index.liveEntries(order.category).every(covered)) {
         const reports = await shredEpochs(this.ctx, epochs, order.reason);
         return { category: order.category, removed: reports.reduce((n, r) => n + r.removed, 0), reason: order.reason };
@@ -197,11 +198,13 @@ class DurableStore implements Store {
     return this.mutex.run(async () => {
       const reports = await shredEpochs(this.ctx, [...this.ctx.index.epochs.values()], 'erase');
       // Leftovers no key opens any more (orphans, quarantine, the ack log) go too: erase leaves no user trace.
+      // The shred above is the erase; what follows is unkeyed leftovers, so a failing delete does not undo it (logged,
+      // and deleted again by the next erase).
       for (const prefix of [this.ctx.names.segPrefix, this.ctx.names.quarantinePrefix]) {
-        for (const name of await this.ctx.storage.list(prefix)) await this.ctx.storage.remove(name);
+        for (const name of await this.ctx.storage.list(prefix)) await removeUnkeyed(this.ctx, name);
       }
       this.ctx.commit.forget(this.ctx.names.ackFile);
-      await this.ctx.storage.remove(this.ctx.names.ackFile);
+      await removeUnkeyed(this.ctx, this.ctx.names.ackFile);
       this.ctx.index.clearAll();
       this.ctx.ackEntries = 0;
       this.ctx.hasQuarantine = false;
