@@ -69,7 +69,8 @@ describe('policy through the agent', () => {
     expect(kit.agent.status().store.queued).toBe(4);
     await kit.agent.rights.applyPatch({ categories: { comfort: { setting: 'off' } } });
     expect(await kit.agent.store.query('comfort')).toHaveLength(0); // the delivered one too: stored data goes as well
-    expect(kit.agent.status().store.queued).toBe(1);
+    // Only the climate reading is left to send (it may already be on its way if the broker came back meanwhile).
+    expect(kit.agent.store.census().filter((f) => f.queued && f.category !== 'climate')).toEqual([]);
     await outage;
     await until(() => col.readings.length === 2 && kit.agent.status().store.queued === 0, 'climate after reconnect');
     expect(col.data('wd-th', 'comfort')).toEqual([{ setting: 'home' }]);
