@@ -1,5 +1,6 @@
 // npm run bench [-- section ...]: each section prints its figures next to a floor measured in the same run.
 import { runAgentBench } from './agent.js';
+import { runDecodeBench } from './decode.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runEnvelopeBytesBench } from './envelope-bytes.js';
 import { runFleetBench } from './fleet.js';
@@ -9,6 +10,7 @@ import { runStoreBench } from './store.js';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   agent: runAgentBench,
+  decode: runDecodeBench,
   envelope: runEnvelopeBench,
   'envelope-bytes': runEnvelopeBytesBench,
   policy: runPolicyBench,
