@@ -71,6 +71,7 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
   build({ ...node, entryPoints: ['bench/index.ts'], outfile: 'dist/bench.js' }),
+  build({ ...node, entryPoints: ['fuzz/main.ts'], outfile: 'dist/fuzz.js' }),
   // The companion web app: the same neutral companion library plus mqtt.js's browser build, one static page.
   build({
     ...neutral, platform: 'browser', conditions: ['browser', 'import', 'default'], mainFields: ['browser', 'module', 'main'],

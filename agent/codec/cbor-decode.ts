@@ -183,6 +183,16 @@ function halfToNumber(half: number): number {
   return sign * (1024 + mantissa) * 2 ** (exponent - 25);
 }
 
+let meter: DecodeProbe | undefined;
+
+/**
+ * Instrumentation for the fuzzer and tests: while a meter is set, every decode that gets no probe of its own adds
+ * its work to it, so the work of a whole input path (outer document, body, plaintext) can be held to a bound.
+ */
+export function setDecodeMeter(probe: DecodeProbe | undefined): void {
+  meter = probe;
+}
+
 function checkLimits(limits: DecodeLimits): void {
   const { maxBytes, maxDepth, maxItems } = limits;
   const count = (value: number) => Number.isSafeInteger(value) && value >= 0;
@@ -202,5 +212,5 @@ export function decodeStrict(bytes: Uint8Array, limits: DecodeLimits, probe?: De
   if (bytes.length > limits.maxBytes) throw violation('size', `input of ${bytes.length} bytes exceeds ${limits.maxBytes}`, 0);
   if (bytes.length === 0) throw violation('empty', 'empty input', 0);
   const maxItems = Math.min(limits.maxItems ?? bytes.length, bytes.length);
-  return new StrictReader(bytes, limits.maxDepth, maxItems, probe).decodeAll();
+  return new StrictReader(bytes, limits.maxDepth, maxItems, probe ?? meter).decodeAll();
 }
