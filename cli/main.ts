@@ -6,7 +6,7 @@ const USAGE = `trust-agent <command> [options]
 Commands:
   simulate [scenario]        run the QA simulator: a library scenario by name (--list) or a .json file
   companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
-                             transfer, audit, report, verify-receipt
+                             transfer, audit, report, verify-receipt; serve (the web app)
   audit <action>             verify an exported audit trail; render a self-assessment or a privacy label
   keys [kind]                provisioning keys: the collector's key pair, the vendor's trust root, a signed collector
                              key rotation (secret key files with mode 0600)
