@@ -74,8 +74,9 @@ function categoryCard(app: App, session: DeviceSession, manifest: Manifest, c: M
     h('dl', {},
       h('dt', {}, 'What'), h('dd', {}, c.description, c.fields.length > 0 ? ` (${c.fields.map((f) => `${f.name}: ${f.description}`).join('; ')})` : ''),
       h('dt', {}, 'Why'), h('dd', {}, c.purposes.join('; ') || 'not stated'),
-      h('dt', {}, 'Who receives it'), h('dd', {}, c.sentTo.length === 0 ? 'No one: nothing of it leaves the device now.'
-        : `${c.sentTo.map((r) => manifest.recipients[r] ?? r).join(', ')} (fields: ${c.sentFields.join(', ')})`),
+      h('dt', {}, 'Who receives it'), h('dd', {}, c.sentTo.length > 0
+        ? `${c.sentTo.map((r) => manifest.recipients[r] ?? r).join(', ')} (fields: ${c.sentFields.join(', ')})`
+        : `No one now: nothing of it leaves the device.${c.recipients.length === 0 ? '' : ` If you choose minimised or full: ${c.recipients.map((r) => manifest.recipients[r] ?? r).join(', ')}.`}`),
       h('dt', {}, 'How long'), h('dd', {}, `${duration(c.retentionMs)} (at most ${duration(c.retentionMaxMs)})`),
       c.safety ? [h('dt', {}, 'Note'), h('dd', {}, 'Safety data: it cannot be turned off.')] : null),
     h('fieldset', {}, h('legend', {}, `Collection of ${name}`), ...radios.map((r) => r.el)),
