@@ -211,8 +211,11 @@ window.addEventListener('hashchange', () => {
   const next = location.hash.replace(/^#/, '');
   if ([...VIEWS.map(([name]) => name), 'pair'].includes(next)) {
     view = next as ViewName;
+    // A message about the previous screen would read as if it were about this one.
+    replace(live);
     renderView();
-    (root.querySelector('h2') as HTMLElement | null)?.focus();
+    // Keyboard and screen-reader users land on the new screen's content, not back at the top of the page.
+    root.focus();
   }
 });
 
