@@ -19,7 +19,7 @@ export interface FuzzOptions {
   budgetMs?: number;
   /** Extra starting inputs (the corpus files); the target's own seeds are always used. */
   corpus?: readonly Uint8Array[];
-  /** Decode work allowed per input byte, summed over every decode the input causes. */
+  /** Decode work allowed per input byte, summed over every decode the input causes (default: the target's). */
   workPerByte?: number;
   /** Wall-clock limit per input in ms, for long runs only (a machine stall is not a finding in CI). */
   hangMs?: number;
@@ -79,7 +79,7 @@ export async function fuzzTarget(target: Target, options: FuzzOptions): Promise<
   const rng = new Rng(options.seed);
   const corpus = [...target.seeds(), ...(options.corpus ?? [])];
   const run = await target.setUp();
-  const workPerByte = options.workPerByte ?? 4;
+  const workPerByte = options.workPerByte ?? target.workPerByte;
   const report: FuzzReport = {
     target: target.name, seed: options.seed, iterations: 0, accepted: 0, elapsedMs: 0, maxInputBytes: 0, maxWorkPerByte: 0, maxInputMs: 0, failures: [],
   };
@@ -101,7 +101,7 @@ export async function fuzzTarget(target: Target, options: FuzzOptions): Promise<
 }
 
 /** Replays saved inputs (regressions) through a fresh target, with the same invariants. */
-export async function replay(target: Target, inputs: readonly Uint8Array[], workPerByte = 4): Promise<Failure[]> {
+export async function replay(target: Target, inputs: readonly Uint8Array[], workPerByte = target.workPerByte): Promise<Failure[]> {
   const run = await target.setUp();
   const failures: Failure[] = [];
   for (const [index, input] of inputs.entries()) {

@@ -10,8 +10,8 @@ import { TARGETS } from './targets.js';
 const HELP = `npm run fuzz [-- options]
 
 Fuzzes the owner command (cmd), pairing and collector inputs: structure-aware generation plus mutation of the
-corpus in fuzz/corpus/<target>/. Invariants per input: only TrustError escapes, decode work at most 4 units per
-input byte, a refused input changes no state, no input takes longer than --hang-ms.
+corpus in fuzz/corpus/<target>/. Invariants per input: only TrustError escapes, decode work at most 4 (pairing: 6)
+units per input byte, a refused input changes no state, no input takes longer than --hang-ms.
 
   --target <name>     cmd, pairing or collector (repeatable; default: all)
   --seconds <n>       time budget per target (default 10)

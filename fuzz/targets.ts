@@ -41,6 +41,8 @@ export interface Target {
   setUp(): Promise<TargetRun>;
   /** Valid inputs to start a corpus from. */
   seeds(): Uint8Array[];
+  /** Decode work allowed per input byte: how many times the path decodes the same bytes, times two (items + bytes). */
+  workPerByte: number;
 }
 
 /** Re-throws anything but a TrustError: that is the invariant every target shares. */
@@ -69,6 +71,7 @@ function signedBytes(b: Uint8Array): Uint8Array {
 
 export const commandTarget: Target = {
   name: 'cmd',
+  workPerByte: 4, // the signed document, then its body once
   seeds: () => [signRequest({ deviceId: DEVICE_ID, clientToken: 'seed', issuedAt: T0, expiresAt: T0 + 60_000, kind: 'set-preferences', desired: { temperature: { allowed: true } }, nonce: new Uint8Array(16).fill(1) }, owner.secretKey)],
   generate(rng, corpus) {
     switch (rng.below(6)) {
@@ -103,6 +106,7 @@ export const commandTarget: Target = {
 
 export const pairingTarget: Target = {
   name: 'pairing',
+  workPerByte: 6, // the outer map, then the inner signed document and its body twice (to learn the key, then to verify)
   seeds: () => [sealPairingRequest({ deviceId: DEVICE_ID, boxPublicKey: deviceBox.publicKey }, { signSecretKey: owner.secretKey, boxPublicKey: ownerBox.publicKey }, 'ABCDEFGH', T0, fixedRandom(1)).bytes],
   generate(rng, corpus) {
     if (rng.chance(50)) return mutate(rng, rng.pick(corpus), amplificationShapes());
@@ -145,6 +149,7 @@ let envelopeSeq = 0;
 
 export const collectorTarget: Target = {
   name: 'collector',
+  workPerByte: 4, // the outer map, then the plaintext once
   seeds: () => [sealV1(encodeCbor({
     dev: DEVICE_ID, st: 'telemetry', rk: keyId(collectorBox.publicKey), sk: keyId(deviceBox.publicKey), sid: new Uint8Array(8).fill(1), seq: 0, ts: T0,
     r: [{ s: '0101010101010101', q: 0, c: 'temperature', t: T0 - 60_000, x: T0 + 86_400_000, d: { c: 21.5 } }],

@@ -39,6 +39,7 @@ describe('the fuzzer finds what it looks for', () => {
   /** A target with planted bugs: a TypeError on inputs starting 0xff, and state changed by refused 0xfe inputs. */
   const planted: Target = {
     name: 'planted',
+    workPerByte: 4,
     seeds: () => [Uint8Array.of(1, 2, 3)],
     generate: (rng: Rng) => Uint8Array.of(rng.pick([0xff, 0xfe, 0x00]), ...rng.bytes(3)),
     async setUp() {
