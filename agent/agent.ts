@@ -236,11 +236,11 @@ class TrustAgent implements Agent {
 
   private async onConnected(): Promise<void> {
     try {
+      await this.keys.republish(); // first: its publish is issued before anything else can use the link
       if (this.transport.security?.insecureReason !== undefined) {
         this.ports.logger.warn('insecure transport in use (explicit opt-in)', { deviceId: this.deviceId });
         await this.parts.audit.record('transport.insecure', { reason: 'opt-in', allowed: true, tls: this.transport.security.encrypted });
       }
-      await this.keys.republish();
       await this.transport.publish(topics.status(this.deviceId), utf8Encode('online'), { qos: 1, retain: true });
       await this.publishManifest();
     } catch (error) {

@@ -35,6 +35,8 @@ export class KeyRotation {
   private current: RecipientKey;
   private transport: Transport | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** The announcement chain, held in memory so a reconnect can send it before anything else (see republish). */
+  private chain: Uint8Array | undefined;
 
   constructor(private readonly deps: KeyRotationDeps) {
     this.current = deps.recipient;
@@ -46,6 +48,7 @@ export class KeyRotation {
 
   /** Subscribes to the device's recipient-key topic (kept by the broker across reconnects: clean session off). */
   async attach(transport: Transport): Promise<void> {
+    this.chain ??= await this.deps.storage.read(ANNOUNCEMENTS_FILE);
     if (this.transport !== transport) {
       this.transport = transport;
       transport.onMessage((message) => {
@@ -55,13 +58,17 @@ export class KeyRotation {
     if (transport.connected) await transport.subscribe(topics.recipientKey(this.deps.deviceId), 1);
   }
 
-  /** At every connect, before the queue drains: the collector learns new device keys before it sees them used. */
+  /**
+   * At every connect, first thing: the announcement is handed to the link synchronously, before any envelope a
+   * concurrent record() could queue, so the collector learns new device keys before it sees them used.
+   */
   async republish(): Promise<void> {
     const transport = this.transport;
     if (transport?.connected !== true) return;
-    await transport.subscribe(topics.recipientKey(this.deps.deviceId), 1);
-    const chain = await this.deps.storage.read(ANNOUNCEMENTS_FILE);
-    if (chain !== undefined) await transport.publish(topics.deviceKeys(this.deps.deviceId), chain, { qos: 1, retain: true });
+    const sent = this.chain === undefined ? Promise.resolve() : transport.publish(topics.deviceKeys(this.deps.deviceId), this.chain, { qos: 1, retain: true });
+    const results = await Promise.allSettled([sent, transport.subscribe(topics.recipientKey(this.deps.deviceId), 1)]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** Ownership transfer: the new keys, signed by the old ones; persisted first, then published if the link is up. */
@@ -71,6 +78,7 @@ export class KeyRotation {
     chain.push(signKeyAnnouncement(this.deps.deviceId, previous, next, this.deps.clock.now()));
     const bytes = encodeAnnouncements(chain);
     await this.deps.storage.writeAtomic(ANNOUNCEMENTS_FILE, bytes);
+    this.chain = bytes;
     const transport = this.transport;
     if (transport?.connected === true) {
       await transport.publish(topics.deviceKeys(this.deps.deviceId), bytes, { qos: 1, retain: true }).catch(() => {
