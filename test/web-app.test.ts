@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nacl from 'tweetnacl';
 import type { Browser, Page } from 'playwright-core';
 import { signDocument } from '../agent/crypto/sign.js';
+import { registryFor } from '../agent/policy/index.js';
 import { topics } from '../agent/topics.js';
 import { serveWebApp, type WebServer } from '../companion/serve.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
@@ -118,7 +119,24 @@ describe('companion web app in chromium', () => {
     await expect.poll(() => page.locator('#status').textContent()).toContain(`${deviceId} is online`);
   });
 
+  it('a policy update that asks for more waits for explicit consent, shown on the label', async () => {
+    const shipped = registryFor('thermostat');
+    await kit.agent.rights.updateRegistry({
+      ...shipped, version: shipped.version + 1,
+      categories: shipped.categories.map((c) => (c.name === 'comfort' ? { ...c, recipients: [...c.recipients, 'analytics'] } : c)),
+    });
+    await nav('Label');
+    const box = page.getByRole('region', { name: 'Pending consent: Comfort' });
+    await box.waitFor({ timeout: 10_000 });
+    expect(await box.textContent()).toContain('Nothing changes until you accept');
+    await screenshot(page, 'desktop-label-consent');
+    await box.getByRole('button', { name: 'Accept the new terms for Comfort' }).click();
+    await page.getByText('New terms for Comfort accepted.').waitFor({ timeout: 10_000 });
+    await box.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   it('a forged state is shown as not believed and never as applied', async () => {
+    await nav('Changes');
     const forger = nacl.sign.keyPair();
     const forged = { v: 1, deviceId, paired: true, version: 99, enforced: { categories: { climate: { setting: 'full' } } }, issuedAt: Date.now() + 1000 };
     const transport = world.clientTransport()({ clientId: `forger-${process.pid}`, cleanSession: true });
