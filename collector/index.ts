@@ -20,7 +20,7 @@ import { bindState, type CollectorState } from './state.js';
 import { DeviceKeyFollower } from './follow.js';
 
 /**
- * The receiving side a vendor's cloud would run: opens v1 envelopes, checks they belong where they arrived,
+ * The receiving side a vendor's cloud would run: opens v1 and v2 envelopes, checks they belong where they arrived,
  * refuses replays, delivers each reading once. Neutral code (no Node), so it runs wherever the agent runs.
  */
 export type RejectReason =

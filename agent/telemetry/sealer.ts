@@ -47,12 +47,13 @@ export function newSessionId(random: RandomSource = hostRandom): Uint8Array {
 /**
  * Seals batches of readings into v2 (default) or v1 envelopes for one device, one recipient and one boot session.
  * The shared key is agreed once here (and again only on `setRecipient`); each `seal` costs one CBOR encode,
- * one random nonce and one `box.after`. Every successful seal consumes one sequence number; a failed seal
- * consumes none.
+ * one nonce (v1: random; v2: derived from a per-stream prefix and seq) and one `box.after`. Every successful seal
+ * consumes one sequence number; a failed seal consumes none.
  *
  * Keep one Sealer per (identity, session). A second Sealer for the same key and session must start at
- * `firstSeq` = the first one's `nextSeq`: the collector refuses a repeated (key, session, seq) as a replay, and
- * the readings in it would not be delivered even though the broker acknowledged the envelope.
+ * `firstSeq` = the first one's `nextSeq`: the collector refuses a repeated (key, session, seq) as a replay (v2: as
+ * NONCE_REUSE when the content differs, because the derived nonce repeats), and the readings in it would not be
+ * delivered even though the broker acknowledged the envelope.
  */
 export class Sealer {
   readonly deviceId: string;
