@@ -287,7 +287,8 @@ class TrustAgent implements Agent {
       seal: (records) => sealer.sealFitting('telemetry', records, this.ports.clock.now()),
       scheduler: this.ports.scheduler, logger: this.ports.logger,
       maxBatch: this.cfg.maxBatch, batchDelayMs: this.cfg.batchDelayMs, drainPerSecond: this.cfg.drainPerSecond,
-      forbids: (record) => this.parts.policy.forbidsSending(record, this.parts.store.trustedNow()),
+      forbids: (record) => this.parts.policy.forbidsSending(record, this.parts.store.trustedNow())
+        ?? (this.rights.erasedByUnfinished(record) ? 'erase' : undefined),
       withhold: (withheld) => this.withhold(withheld),
     });
   }

@@ -45,6 +45,19 @@ export class RequestRunner {
     return this.pending !== undefined;
   }
 
+  /**
+   * Whether the unfinished request erases this stored record (erase-all, erase-category): the send-time gate withholds
+   * it, so an erase interrupted before its purge still keeps what it erases from leaving.
+   */
+  erases(record: { category: string; id: RecordId }): boolean {
+    const intent = this.pending?.intent;
+    if (intent === undefined) return false;
+    const current = this.deps.parts().store.nextId().session;
+    const before = (mark: RecordId): boolean => (record.id.session === mark.session ? record.id.seq < mark.seq : record.id.session !== current);
+    if (intent.eraseAll && before(intent.mark)) return true;
+    return intent.purges.some((o) => o.reason === 'erase' && o.category === record.category && (o.before === undefined || before(o.before)));
+  }
+
   /** The request last completed after an interruption, once: the caller decides whether its own request retries it. */
   takeInterrupted(): Intent | undefined {
     const intent = this.interrupted;

@@ -3,7 +3,7 @@ import { ownerAuditEvent } from './audit/index.js';
 import { encodeCbor } from './codec/cbor.js';
 import type { ResolvedConfig } from './config.js';
 import { generateIdentity, saveIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
-import { TrustError } from './errors.js';
+import { isTrustError, TrustError } from './errors.js';
 import type { OwnerActions, OwnerChannel } from './owner/index.js';
 import { OwnerStore, sealForOwner } from './owner/index.js';
 import { loadRegistry, type ChangeResult, type PolicyChange, type PurgeOrder, type Registry } from './policy/index.js';
@@ -61,6 +61,11 @@ export class AgentRights implements OwnerActions {
   /** While a request is unfinished, the version it started from: a retry carrying it as expectedVersion completes it. */
   preferencesVersion(): number {
     return this.runner.baseVersion() ?? this.deps.parts().policy.currentVersion();
+  }
+
+  /** Part of the send-time gate: a queued record an unfinished (interrupted) erase covers must not leave. */
+  erasedByUnfinished(record: { category: string; id: { session: string; seq: number } }): boolean {
+    return this.runner.erases(record);
   }
 
   /** Whether an interrupted request waits to be completed (status, tests). */
@@ -193,7 +198,11 @@ export class AgentRights implements OwnerActions {
   private async transfer(): Promise<unknown> {
     const parts = this.deps.parts();
     this.deps.purging();
-    const reports = await parts.store.eraseAll();
+    // A store already closed is one an interrupted transfer closed to delete its files: nothing is left to erase.
+    const reports = await parts.store.eraseAll().catch((error: unknown) => {
+      if (isTrustError(error, 'CLOSED')) return [];
+      throw error;
+    });
     await this.runner.auditPurges(reports);
     const identity = generateIdentity(parts.random);
     await saveIdentity(this.deps.ports.storage, identity);

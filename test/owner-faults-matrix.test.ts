@@ -74,6 +74,9 @@ const KINDS: Kind[] = [
     request: (a) => a.rights.eraseCategory('comfort') },
   { name: 'export', deviceType: 'thermostat', setup: thermostatReadings, audits: ['receipt'],
     request: (a) => a.rights.exportData(new Uint8Array(32).fill(7)) },
+  // Not journaled (docs/storage.md, Limits): it erases first, and its retry runs it again from the start.
+  { name: 'transfer', deviceType: 'thermostat', setup: thermostatReadings, audits: ['purge', 'receipt', 'ownership.transfer'],
+    request: (a) => a.rights.transferOwnership() },
   { name: 'erase user', deviceType: 'smart-lock', audits: ['purge', 'receipt'],
     setup: async (a) => {
       await a.rights.applyPatch({ manifestReviewed: true, categories: { access: { setting: 'full' } } });
