@@ -11,7 +11,7 @@ export interface RunnerDeps {
   /** A purge is about to start: the publisher drops any batch it has read but not sent yet. */
   purging: () => void;
   publishManifest: () => Promise<void>;
-  counters: { changes: number };
+  counters: { changes: number; receipts: number };
 }
 
 /** An intent journaled this boot (or found at boot) and not yet complete. */
@@ -147,6 +147,10 @@ export class RequestRunner {
     } else if (intent.target !== undefined || intent.eraseAll) {
       this.deps.counters.changes++;
       await audit.record('consent.change', { version: policy.currentVersion(), action: intent.action, count: intent.changed });
+    }
+    if (intent.action === 'erase-all' || intent.action === 'erase-category') {
+      this.deps.counters.receipts++;
+      await audit.record('receipt', { kind: intent.action, removed: pending.reports.reduce((sum, r) => sum + r.removed, 0) });
     }
     await clearIntent(this.deps.ports.storage);
     this.pending = undefined;

@@ -134,7 +134,7 @@ export class AgentRights implements OwnerActions {
       await this.runner.settle();
       const proposal = await this.deps.parts().policy.propose({ kind: 'reset' });
       const reports = await this.runner.run(this.runner.intent('erase-all', { ...proposal, purges: [] }, { eraseAll: true }));
-      return this.receipt('erase-all', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
+      return this.receiptBody('erase-all', { removed: total(reports), categories: reports.map((r) => ({ category: r.category, removed: r.removed })) });
     });
   }
 
@@ -147,7 +147,7 @@ export class AgentRights implements OwnerActions {
       }
       const order: PurgeOrder = { category, scope: 'all', reason: 'erase', before: store.nextId() };
       const reports = await this.runner.run(this.runner.intent('erase-category', undefined, { purges: [order] }));
-      return this.receipt('erase-category', { category, removed: total(reports) });
+      return this.receiptBody('erase-category', { category, removed: total(reports) });
     });
   }
 
@@ -278,9 +278,13 @@ export class AgentRights implements OwnerActions {
   private async receipt(kind: string, details: Record<string, unknown>): Promise<unknown> {
     const { audit } = this.deps.parts();
     this.counters.receipts++;
-    const body = { kind, deviceId: this.deps.cfg.deviceId, at: this.deps.ports.clock.now(), ...details };
     await audit.record('receipt', { kind, ...(typeof details['removed'] === 'number' ? { removed: details['removed'] } : {}) });
-    return body;
+    return this.receiptBody(kind, details);
+  }
+
+  /** The receipt alone; a journaled erase writes its trail entry as one of its own steps (rights-runner.ts). */
+  private receiptBody(kind: string, details: Record<string, unknown>): unknown {
+    return { kind, deviceId: this.deps.cfg.deviceId, at: this.deps.ports.clock.now(), ...details };
   }
 }
 

@@ -185,6 +185,7 @@ class DurableStore implements Store {
       return rewriteCategory(this.ctx, order.category, (entry) => {
         if (entry.expiresAt <= now) return undefined;
         if (!covered(entry)) return entry.expiresAt;
+        if (order.scope === 'all' && order.maxAgeMs === undefined) return undefined; // everything before the mark goes
         if (order.scope === 'queued' && entry.transmit && !entry.acked) return undefined;
         if (maxAge === undefined) return entry.expiresAt;
         const capped = Math.min(entry.expiresAt, entry.at + maxAge);
