@@ -90,6 +90,8 @@ export class Companion {
   private manifestWaiters: Array<(bytes: Uint8Array) => void> = [];
   private latestManifest: Uint8Array | undefined;
   private latestState: StateReport | undefined;
+  /** Highest preference version the device has signed (state report or accepted reply): the retained state can lag a reply. */
+  private knownVersion: number | undefined;
   private readonly clock: ClockPort;
   private readonly scheduler: SchedulerPort;
 
@@ -158,7 +160,7 @@ export class Companion {
 
   /** Without `expectedVersion`, the version of the latest verified state is used (fetched first if none yet). */
   async setPreferences(patch: unknown, options: RequestOptions = {}): Promise<AcceptedReply> {
-    const expectedVersion = options.expectedVersion ?? this.latestState?.version ?? (await this.getState()).version;
+    const expectedVersion = options.expectedVersion ?? this.knownVersion ?? (await this.getState()).version;
     return this.request('set-preferences', { desired: patch }, { ...options, expectedVersion });
   }
 
@@ -353,6 +355,7 @@ export class Companion {
     const pending = this.pending.get(reply.clientToken);
     if (pending === undefined || !message.topic.endsWith(`/${reply.clientToken}/${reply.outcome}`)) return;
     if (reply.outcome === 'rejected') return pending.reject(rejectionError(reply));
+    this.noteVersion(reply.version);
     if (reply.parts === undefined) return pending.resolve(reply);
     pending.reply = reply;
     this.completeParts(reply.clientToken, pending);
@@ -384,12 +387,17 @@ export class Companion {
     pending.resolve({ ...reply, [reply.parts.field]: blob });
   }
 
+  private noteVersion(version: number): void {
+    if (this.knownVersion === undefined || version > this.knownVersion) this.knownVersion = version;
+  }
+
   private onState(state: StateReport): void {
     if (this.latestState !== undefined && (state.issuedAt < this.latestState.issuedAt || state.version < this.latestState.version)) {
       // An older report arriving late (or replayed): signed, but not the device's current state.
       return this.refused({ topic: topics.state(this.options.deviceId), code: 'STALE', reason: `state v${state.version} is older than v${this.latestState.version} already seen` });
     }
     this.latestState = state;
+    this.noteVersion(state.version);
     for (const watcher of this.stateWatchers) watcher(state);
   }
 }

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyDocument } from '../agent/crypto/sign.js';
 import { thermostatRegistry } from '../agent/policy/index.js';
-import type { Transport } from '../agent/ports/index.js';
+import type { Transport, TransportFactory, TransportMessage } from '../agent/ports/index.js';
+import { createCompanion, generateOwnerKeys } from '../companion/index.js';
 import { topics } from '../agent/topics.js';
 import type { EmbeddedBroker } from '../simulator/broker.js';
 import {
@@ -54,6 +55,36 @@ describe('policy through the agent', () => {
     await until(() => col.readings.length === 3, 'three readings');
     expect(col.data('next-th', 'climate').map((d) => d['temperatureC'])).toEqual([20.5, 20.26]);
     expect(col.data('next-th', 'comfort')).toEqual([{ setting: 'home' }]);
+  });
+
+  it('a second change right after "accepted" expects the version the reply signed, even before the new retained state arrives', async () => {
+    const { kit } = await device('lag-th');
+    // The retained state lags (a slow broker): once the companion holds a state report, no later one reaches it.
+    let holdsState = false;
+    const lagging: TransportFactory = (options) => {
+      const inner = world.clientTransport()(options);
+      return {
+        get connected() { return inner.connected; },
+        connect: () => inner.connect(),
+        publish: (topic, payload, publishOptions) => inner.publish(topic, payload, publishOptions),
+        subscribe: (filter, qos) => inner.subscribe(filter, qos),
+        onConnection: (handler) => inner.onConnection(handler),
+        close: () => inner.close(),
+        onMessage: (handler: (m: TransportMessage) => void) => inner.onMessage((m) => {
+          if (m.topic === topics.state('lag-th') && holdsState) return;
+          handler(m);
+        }),
+      };
+    };
+    const companion = await createCompanion({ transport: lagging, ownerKeys: generateOwnerKeys(), deviceId: 'lag-th', clock: world.clock, timeoutMs: 5_000 });
+    cleanups.push(() => companion.close());
+    await companion.pair(kit.agent.openPairingWindow().payload);
+    await until(() => companion.lastState() !== undefined, 'the first state report');
+    holdsState = true;
+    const first = await companion.setPreferences({ categories: { comfort: { setting: 'full' } }, manifestReviewed: true });
+    const second = await companion.setPreferences({ categories: { comfort: { setting: 'off' } } });
+    expect(second.version).toBe(first.version + 1);
+    expect(kit.agent.policy.preferences().categories['comfort']?.setting).toBe('off');
   });
 
   it('withdrawal purges stored and queued-but-unsent data of the category (R3), also while offline', async () => {
