@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
 import { freePort, waitForPort } from './net.js';
@@ -9,7 +9,11 @@ import { createTestPki } from './tls.js';
 export interface MosquittoBroker {
   url: string;
   caPem: string;
+  /** The broker's own certificate (for pinning its key, as the browser suite does). */
+  serverCertPem: string;
   port: number;
+  /** `wss://127.0.0.1:PORT` when started with `websockets: true` (same certificate as the MQTT/TLS listener). */
+  wsUrl?: string;
   /** Tail of the broker's own log, for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -60,7 +64,7 @@ export function describeMosquitto(name: string, fn: () => void): void {
   }
 }
 
-export async function startMosquitto(options: { tls?: boolean } = {}): Promise<MosquittoBroker> {
+export async function startMosquitto(options: { tls?: boolean; websockets?: boolean } = {}): Promise<MosquittoBroker> {
   const executable = mosquittoPath();
   if (executable === undefined) throw new Error('mosquitto not found');
   const useTls = options.tls ?? true;
@@ -70,8 +74,9 @@ export async function startMosquitto(options: { tls?: boolean } = {}): Promise<M
   // Written by the broker after it drops from root to the mosquitto user.
   chmodSync(persistence, 0o777);
   const port = await freePort();
+  const wsPort = options.websockets === true ? await freePort() : undefined;
   const configFile = join(pki.dir, 'mosquitto.conf');
-  writeFileSync(configFile, configText(port, useTls, pki, persistence));
+  writeFileSync(configFile, configText(port, useTls, pki, persistence, wsPort));
   chmodSync(configFile, 0o644);
 
   let logText = '';
@@ -80,7 +85,9 @@ export async function startMosquitto(options: { tls?: boolean } = {}): Promise<M
   return {
     url: `${useTls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     caPem: pki.caPem,
+    serverCertPem: readFileSync(pki.certFile, 'utf8'),
     port,
+    ...(wsPort === undefined ? {} : { wsUrl: `wss://127.0.0.1:${wsPort}` }),
     log: () => logText,
     async stop() {
       await terminate(child);
@@ -93,7 +100,8 @@ export async function startMosquitto(options: { tls?: boolean } = {}): Promise<M
   };
 }
 
-function configText(port: number, useTls: boolean, pki: ReturnType<typeof createTestPki>, persistence: string): string {
+function configText(port: number, useTls: boolean, pki: ReturnType<typeof createTestPki>, persistence: string, wsPort?: number): string {
+  const tlsFiles = [`cafile ${pki.caFile}`, `certfile ${pki.certFile}`, `keyfile ${pki.keyFile}`];
   return [
     'per_listener_settings false',
     'allow_anonymous true',
@@ -107,7 +115,10 @@ function configText(port: number, useTls: boolean, pki: ReturnType<typeof create
     'log_type warning',
     'log_type notice',
     `listener ${port} 127.0.0.1`,
-    ...(useTls ? [`cafile ${pki.caFile}`, `certfile ${pki.certFile}`, `keyfile ${pki.keyFile}`] : []),
+    ...(useTls ? tlsFiles : []),
+    // As docs/companion.md shows: Debian's 2.0.11 (libwebsockets) binds all interfaces and starts a websockets
+    // listener only beside a plain MQTT one, which is why this is never the only listener.
+    ...(wsPort === undefined ? [] : [`listener ${wsPort}`, 'protocol websockets', ...tlsFiles]),
     '',
   ].join('\n');
 }
