@@ -206,6 +206,28 @@ describe('signed requests', () => {
     await Promise.all([raw.close(), companion.close(), device.transport.close()]);
   });
 
+  it('a source that keeps failing for hours cannot flood the audit trail; every rejection is still counted in it', async () => {
+    const { device, deviceId, companion } = await pairedDevice({ rejectionAuditQuietMs: 1_200_000 });
+    const raw = await rawClient(broker.url, deviceId, () => device.identity().signPublicKey);
+    const stranger = generateOwnerKeys();
+    const attempts = 60;
+    for (let i = 0; i <= attempts; i++) {
+      // Past the longest block (60 s), so every attempt is verified and refused rather than dropped in backoff;
+      // the last one comes an hour after the flood.
+      device.clock.offset += i === attempts ? 3_600_000 : 61_000;
+      const request = fields(deviceId, { issuedAt: device.clock.now(), expiresAt: device.clock.now() + 60_000 });
+      await raw.send(signRequest(request, stranger.signSecretKey));
+      expect((await raw.reply(request.clientToken))['code']).toBe('NOT_OWNER');
+    }
+    const rejected = device.actions.audits.filter((a) => a.type === 'owner-request-rejected');
+    // Five free failures, then at most one entry per 20 minutes of backoff: 61 rejections over two virtual hours.
+    expect(rejected.length).toBeLessThanOrEqual(5 + 5);
+    expect(rejected.reduce((sum, a) => sum + Number(a.details['count'] ?? 1), 0)).toBe(attempts + 1);
+    expect(device.actions.audits.filter((a) => a.type === 'owner-requests-rate-limited')).toHaveLength(1);
+    expect(device.channel.counters.byCode.NOT_OWNER).toBe(attempts + 1);
+    await Promise.all([raw.close(), companion.close(), device.transport.close()]);
+  });
+
   it('remembers nonces across a restart', async () => {
     const { device, keys, deviceId, companion } = await pairedDevice();
     const raw = await rawClient(broker.url, deviceId, () => device.identity().signPublicKey);

@@ -5,6 +5,7 @@ import { base64urlDecode, base64urlEncode } from '../agent/owner/base64url.js';
 import { NonceCache } from '../agent/owner/nonce-cache.js';
 import { decodePairingPayload, encodePairingPayload, generateSetupCode, openPairingRequest, PairingWindow, sealPairingRequest, setupCodeMatches } from '../agent/owner/pairing.js';
 import { FailureLimiter } from '../agent/owner/rate-limit.js';
+import { RejectionAuditGate } from '../agent/owner/rejection-audit.js';
 import { openSealed, sealForOwner } from '../agent/owner/seal.js';
 import { generateIdentity } from '../agent/crypto/keys.js';
 import { decodeOwnerKeyFile, encodeOwnerKeyFile, generateOwnerKeys } from '../companion/keys.js';
@@ -118,5 +119,31 @@ describe('owner keys and sealing', () => {
     expect(openSealed(sealed, keys.boxSecretKey)).toEqual(new Uint8Array([1, 2, 3]));
     expect(() => openSealed(sealed, generateOwnerKeys().boxSecretKey)).toThrow(expect.objectContaining({ code: 'AUTH_FAILED' }));
     expect(() => decodeOwnerKeyFile('{"v":2}')).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
+  });
+});
+
+describe('RejectionAuditGate', () => {
+  it('for any sequence of rejections, the written counts plus those still held add up to every rejection', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ backoff: fc.boolean(), stepMs: fc.integer({ min: -5_000, max: 2_000_000 }), write: fc.boolean() }), { maxLength: 200 }),
+      (events) => {
+        const gate = new RejectionAuditGate(3_600_000);
+        let now = 0;
+        let written = 0;
+        let lastWrite = Number.NEGATIVE_INFINITY;
+        for (const event of events) {
+          now += event.stepMs;
+          const decision = gate.note('others', event.backoff, now);
+          if (!event.backoff) expect(decision.write).toBe(true); // outside a backoff every rejection is written
+          if (now < lastWrite) expect(decision.write).toBe(true); // a clock stepping back never silences the trail
+          if (!decision.write) continue;
+          lastWrite = now;
+          if (event.write) written += decision.count;
+          else { gate.unwrite('others', decision.count); lastWrite = Number.NEGATIVE_INFINITY; }
+        }
+        const flushed = gate.note('others', false, now);
+        expect(written + flushed.count).toBe(events.length + 1);
+      },
+    ));
   });
 });

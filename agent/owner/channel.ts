@@ -11,6 +11,7 @@ import { NonceCache } from './nonce-cache.js';
 import { OwnerStore, type OwnerRecord } from './owner-store.js';
 import { PairingHandler } from './pair-handler.js';
 import { DEFAULT_RATE_LIMIT, FailureLimiter, type RateLimitOptions } from './rate-limit.js';
+import { RejectionAuditGate } from './rejection-audit.js';
 import { executeRequest } from './execute.js';
 import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, sourceOf, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
 import { signReply, signState, type AcceptedReply, type RejectedReply } from './replies.js';
@@ -27,6 +28,8 @@ export interface OwnerChannelOptions {
   logger: LoggerPort;
   limits?: Partial<RequestLimits>;
   rateLimit?: Partial<RateLimitOptions>;
+  /** While a source is in backoff, its rejections are written to the trail at most this often, with a count. Default 1 h. */
+  rejectionAuditQuietMs?: number;
   /** Largest reply (an export or audit trail travels inside it). */
   maxReplyBytes?: number;
   /** Wrong setup codes before the pairing window closes. */
@@ -57,6 +60,8 @@ export class OwnerChannel {
   readonly counters: OwnerChannelCounters = { received: 0, accepted: 0, rejected: 0, dropped: 0, rateLimited: 0, byCode: {} };
   private readonly limits: RequestLimits;
   private readonly limiter: FailureLimiter;
+  private readonly freeFailures: number;
+  private readonly rejectionAudit: RejectionAuditGate;
   private readonly pairing: PairingHandler;
   private transport: Transport | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -65,7 +70,10 @@ export class OwnerChannel {
 
   private constructor(private readonly options: OwnerChannelOptions, private readonly owners: OwnerStore, private readonly nonces: NonceCache) {
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
-    this.limiter = new FailureLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
+    const rateLimit = { ...DEFAULT_RATE_LIMIT, ...options.rateLimit };
+    this.limiter = new FailureLimiter(rateLimit);
+    this.freeFailures = rateLimit.freeFailures;
+    this.rejectionAudit = new RejectionAuditGate(options.rejectionAuditQuietMs);
     this.maxReplyBytes = options.maxReplyBytes ?? 192 * 1024; // under the 256 KiB a default Node transport accepts
     this.pairing = new PairingHandler({
       ...options, owners, publish: (topic, payload) => this.publish(topic, payload, false), publishState: () => this.publishState(),
@@ -134,6 +142,7 @@ export class OwnerChannel {
   async forgetOwner(): Promise<void> {
     await this.owners.clear();
     this.limiter.reset();
+    this.rejectionAudit.reset();
     await this.publishState();
   }
 
@@ -267,13 +276,23 @@ export class OwnerChannel {
   }
 
   private async noteFailure(rejection: Rejection): Promise<void> {
-    // Best effort: a trail that cannot be written (the very fault being reported) must not hold back the reply.
-    await this.options.actions.audit('owner-request-rejected', { code: rejection.code, source: rejection.source })
-      .catch(() => this.options.logger.warn('a rejection could not be written to the audit trail', { code: rejection.code }));
-    if (BENIGN.includes(rejection.code)) return;
-    const outcome = this.limiter.recordFailure(rejection.source, this.options.clock.monotonic());
-    if (outcome.blocked) {
-      await this.options.actions.audit('owner-requests-rate-limited', { source: rejection.source, failures: outcome.failures }).catch(() => undefined);
+    const { code, source } = rejection;
+    const now = this.options.clock.monotonic();
+    const benign = BENIGN.includes(code);
+    const decision = this.rejectionAudit.note(source, !benign && this.limiter.failures(source) >= this.freeFailures, now);
+    if (decision.write) {
+      // Best effort: a trail that cannot be written (the very fault being reported) must not hold back the reply.
+      await this.options.actions.audit('owner-request-rejected', { code, source, ...(decision.count > 1 ? { count: decision.count } : {}) })
+        .catch(() => {
+          this.rejectionAudit.unwrite(source, decision.count);
+          this.options.logger.warn('a rejection could not be written to the audit trail', { code });
+        });
+    }
+    if (benign) return;
+    const outcome = this.limiter.recordFailure(source, now);
+    // Once per episode: every extension of the block would be one more entry an attacker gets to write.
+    if (outcome.blocked && outcome.failures === this.freeFailures + 1) {
+      await this.options.actions.audit('owner-requests-rate-limited', { source, failures: outcome.failures }).catch(() => undefined);
     }
   }
 
