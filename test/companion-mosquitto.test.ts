@@ -11,22 +11,28 @@ import { describeMosquitto, startMosquitto, type MosquittoBroker } from './helpe
 import { createTestPki } from './helpers/tls.js';
 import { fileStorage, PreferenceActions, silentLogger, testClock } from './owner-support.js';
 
+/** A device's owner channel on Mosquitto's MQTT/TLS listener, and a directory holding the broker's CA for the CLI. */
+async function deviceOnMosquitto(broker: MosquittoBroker, deviceId: string) {
+  const identity = generateIdentity();
+  const actions = new PreferenceActions();
+  const channel = await OwnerChannel.create({
+    deviceId, deviceType: 'thermostat', identity: () => identity, actions, clock: testClock(), storage: (await fileStorage()).storage, logger: silentLogger,
+  });
+  const link = nodeMqttTransport({ url: broker.url, ca: broker.caPem, logger: memoryLogger() })({ clientId: deviceId, cleanSession: false });
+  await link.connect();
+  await channel.attach(link);
+  const dir = await mkdtemp(join(tmpdir(), `companion-${deviceId}-`));
+  await writeFile(join(dir, 'ca.pem'), broker.caPem);
+  return { actions, channel, link, dir };
+}
+
 describeMosquitto('owner channel and companion CLI over Mosquitto with TLS', () => {
   let broker: MosquittoBroker;
   beforeAll(async () => { broker = await startMosquitto({ tls: true }); });
   afterAll(async () => { await broker?.stop(); });
 
   it('pairs, changes a preference and reads the signed state through the real adapter', async () => {
-    const identity = generateIdentity();
-    const actions = new PreferenceActions();
-    const channel = await OwnerChannel.create({
-      deviceId: 'mosq-1', deviceType: 'thermostat', identity: () => identity, actions, clock: testClock(), storage: (await fileStorage()).storage, logger: silentLogger,
-    });
-    const link = nodeMqttTransport({ url: broker.url, ca: broker.caPem, logger: memoryLogger() })({ clientId: 'mosq-1', cleanSession: false });
-    await link.connect();
-    await channel.attach(link);
-    const dir = await mkdtemp(join(tmpdir(), 'companion-mosq-'));
-    await writeFile(join(dir, 'ca.pem'), broker.caPem);
+    const { actions, channel, link, dir } = await deviceOnMosquitto(broker, 'mosq-1');
     let out = '';
     const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
     const common = ['--broker', broker.url, '--ca', join(dir, 'ca.pem'), '--key-file', join(dir, 'owner.json'), '--timeout', '5000'];
@@ -50,16 +56,7 @@ describeMosquitto('the companion over Mosquitto\'s secure WebSockets listener (d
   afterAll(async () => { await broker?.stop(); });
 
   it('the device on MQTT/TLS, the owner on wss://: pairs and changes a preference; the broker certificate is checked', async () => {
-    const identity = generateIdentity();
-    const actions = new PreferenceActions();
-    const channel = await OwnerChannel.create({
-      deviceId: 'mosq-ws', deviceType: 'thermostat', identity: () => identity, actions, clock: testClock(), storage: (await fileStorage()).storage, logger: silentLogger,
-    });
-    const link = nodeMqttTransport({ url: broker.url, ca: broker.caPem, logger: memoryLogger() })({ clientId: 'mosq-ws', cleanSession: false });
-    await link.connect();
-    await channel.attach(link);
-    const dir = await mkdtemp(join(tmpdir(), 'companion-mosq-ws-'));
-    await writeFile(join(dir, 'ca.pem'), broker.caPem);
+    const { actions, channel, link, dir } = await deviceOnMosquitto(broker, 'mosq-ws');
     const wsUrl = broker.wsUrl ?? '';
     expect(wsUrl).toMatch(/^wss:\/\//);
     let out = '';
