@@ -289,7 +289,7 @@ function bytesField(record: Record<string, unknown>, key: string, length?: numbe
   if (!(value instanceof Uint8Array) || (length !== undefined && value.length !== length)) {
     throw new TrustError('MALFORMED', `field ${key} must be a byte string${length === undefined ? '' : ` of ${length} bytes`}`);
   }
-  // A plain view: cbor-x hands out Buffers on Node.
+  // The strict decoder already hands out plain copies; a caller passing a Buffer-like subclass still gets a plain view.
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
