@@ -3,9 +3,9 @@ import { equalBytes, toHex } from '../agent/crypto/keys.js';
 import { assertStrongX25519 } from '../agent/crypto/weak-keys.js';
 import { checkedRandom, hostRandom, type RandomSource } from '../agent/crypto/random.js';
 import type { RandomPort } from '../agent/ports/random.js';
-import { TrustError, type TrustErrorCode } from '../agent/errors.js';
+import { TrustError } from '../agent/errors.js';
 import { decodePairingPayload, sealPairingRequest, type PairingPayload } from '../agent/owner/pairing.js';
-import type { AcceptedReply, Receipt, RejectedReply, StateReport } from '../agent/owner/replies.js';
+import type { AcceptedReply, Receipt, StateReport } from '../agent/owner/replies.js';
 import { signRequest, type RequestKind } from '../agent/owner/requests.js';
 import { openSealed, sealForOwner } from '../agent/owner/seal.js';
 import type { ClockPort } from '../agent/ports/clock.js';
@@ -16,7 +16,7 @@ import { ensureRandom, hostClock, hostScheduler } from './host.js';
 import type { KnownDevice, OwnerKeys } from './keys.js';
 import { verifyTrail, type VerifyResult } from '../agent/audit/verify.js';
 import type { ComplianceReport } from '../agent/audit/assess-types.js';
-import { decodePart, joinParts, MAX_PARTS } from '../agent/owner/parts.js';
+import { PendingRequests } from './pending.js';
 import { utf8Decode, utf8Encode } from '../agent/codec/utf8.js';
 import { verifyManifest, verifyPairingReply, verifyReceiptBytes, verifyReply, verifyState } from './verify.js';
 
@@ -65,14 +65,6 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-interface Pending {
-  /** The signed reply of a result that travels in parts, until every part is in. */
-  reply?: AcceptedReply;
-  parts?: Map<number, Uint8Array>;
-  resolve: (reply: AcceptedReply) => void;
-  reject: (error: TrustError) => void;
-}
-
 /**
  * The owner's side of the channel. Every reply, state report, manifest and receipt is checked against the device
  * sign key before it is believed; anything that does not verify is ignored (it may be another client's noise).
@@ -80,7 +72,7 @@ interface Pending {
  */
 export class Companion {
   private devicePublicKeysValue: { signPublicKey: Uint8Array; boxPublicKey: Uint8Array } | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new PendingRequests();
   private readonly pairWaiters = new Map<string, (bytes: Uint8Array) => void>();
   private readonly stateWatchers = new Set<(state: StateReport) => void>();
   private readonly manifestWatchers = new Set<(manifest: unknown) => void>();
@@ -267,8 +259,7 @@ export class Companion {
   }
 
   async close(): Promise<void> {
-    for (const pending of this.pending.values()) pending.reject(new TrustError('CLOSED', 'companion closed'));
-    this.pending.clear();
+    this.pending.rejectAll(new TrustError('CLOSED', 'companion closed'));
     if (this.ownsTransport) await this.transport.close();
   }
 
@@ -282,8 +273,7 @@ export class Companion {
       ...fields, ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
     }, this.options.ownerKeys.signSecretKey, this.random);
     return this.waitFor<AcceptedReply>(options.timeoutMs, `${kind} reply`, (resolve, reject) => {
-      this.pending.set(clientToken, { resolve, reject });
-      return () => this.pending.delete(clientToken);
+      return this.pending.add(clientToken, resolve, reject);
     }, () => this.transport.publish(topics.commandRequest(this.options.deviceId), bytes, { qos: 1 }));
   }
 
@@ -350,41 +340,10 @@ export class Companion {
     }
     if (keys === undefined) return;
     if (message.topic === topics.state(id)) return this.onState(verifyState(message.payload, keys.signPublicKey, id));
-    if (message.topic.endsWith('/part')) return this.onPart(message);
+    if (message.topic.endsWith('/part')) return this.pending.onPart(message.topic.split('/').at(-2) ?? '', message.payload);
     const reply = verifyReply(message.payload, keys.signPublicKey, id);
-    const pending = this.pending.get(reply.clientToken);
-    if (pending === undefined || !message.topic.endsWith(`/${reply.clientToken}/${reply.outcome}`)) return;
-    if (reply.outcome === 'rejected') return pending.reject(rejectionError(reply));
-    this.noteVersion(reply.version);
-    if (reply.parts === undefined) return pending.resolve(reply);
-    pending.reply = reply;
-    this.completeParts(reply.clientToken, pending);
-  }
-
-  /** A part of a large result: kept for a pending request until the signed reply says what the whole must hash to. */
-  private onPart(message: TransportMessage): void {
-    const token = message.topic.split('/').at(-2) ?? '';
-    const pending = this.pending.get(token);
-    if (pending === undefined) return;
-    const part = decodePart(message.payload);
-    pending.parts ??= new Map();
-    if (pending.parts.size >= MAX_PARTS) return;
-    pending.parts.set(part.index, part.body);
-    this.completeParts(token, pending);
-  }
-
-  private completeParts(token: string, pending: Pending): void {
-    const reply = pending.reply;
-    if (reply?.parts === undefined) return;
-    let blob: Uint8Array | undefined;
-    try {
-      blob = joinParts(reply.parts, pending.parts ?? new Map());
-    } catch (error) {
-      return pending.reject(error instanceof TrustError ? error : new TrustError('AUTH_FAILED', 'bad parts'));
-    }
-    if (blob === undefined) return; // more parts to come; the request's timeout still applies
-    this.pending.delete(token);
-    pending.resolve({ ...reply, [reply.parts.field]: blob });
+    if (reply.outcome === 'accepted' && this.pending.has(reply.clientToken)) this.noteVersion(reply.version);
+    this.pending.onReply(reply, message.topic.endsWith(`/${reply.clientToken}/${reply.outcome}`));
   }
 
   private noteVersion(version: number): void {
@@ -400,11 +359,6 @@ export class Companion {
     this.noteVersion(state.version);
     for (const watcher of this.stateWatchers) watcher(state);
   }
-}
-
-function rejectionError(reply: RejectedReply): TrustError {
-  const version = reply.currentVersion === undefined ? '' : ` (current version ${reply.currentVersion})`;
-  return new TrustError(reply.code as TrustErrorCode, `${reply.reason}${version}`, { cause: reply });
 }
 
 /**
