@@ -4,7 +4,7 @@ import { openParts, openStore } from './boot.js';
 import { utf8Encode } from './codec/utf8.js';
 import { resolveConfig, type AgentConfig, type ResolvedConfig } from './config.js';
 import { toHex, type DeviceIdentity } from './crypto/keys.js';
-import { signDocument } from './crypto/sign.js';
+import { SignedCache } from './crypto/signed-cache.js';
 import { TrustError } from './errors.js';
 import { OwnerChannel } from './owner/index.js';
 import type { PolicyEngine } from './policy/index.js';
@@ -65,6 +65,8 @@ class TrustAgent implements Agent {
   /** Recipient rotations in, device key announcements out (R7). */
   private readonly keys: KeyRotation;
   private sealer: Sealer | undefined;
+  /** The manifest and state last signed, so a boot that changed nothing signs nothing (issue 12 item 4). */
+  private signedCache: Promise<SignedCache> | undefined;
 
   constructor(private readonly cfg: ResolvedConfig, private readonly ports: Ports, private parts: Parts, recipient: RecipientKey) {
     this.deviceId = cfg.deviceId;
@@ -157,6 +159,7 @@ class TrustAgent implements Agent {
     await this.parts.audit.checkpoint();
     await this.parts.store.close();
     await this.parts.audit.close();
+    await (await this.signedCache)?.saved();
   }
 
   record(category: string, data: Record<string, unknown>, at?: number): Promise<RecordResult> {
@@ -219,8 +222,14 @@ class TrustAgent implements Agent {
     return { stored: stored.length, queued };
   }
 
+  private signed(): Promise<SignedCache> {
+    this.signedCache ??= SignedCache.load(this.ports.storage, this.ports.logger);
+    return this.signedCache;
+  }
+
   private async openOwnerChannel(): Promise<void> {
     this.owner = await OwnerChannel.create({
+      signed: await this.signed(),
       deviceId: this.deviceId, deviceType: this.cfg.deviceType, identity: () => this.parts.identity,
       actions: this.rights, clock: this.ports.clock, storage: this.ports.storage, logger: this.ports.logger, random: this.parts.random,
     });
@@ -254,7 +263,7 @@ class TrustAgent implements Agent {
   private async publishManifest(): Promise<void> {
     if (!this.transport.connected) return;
     const manifest = this.parts.policy.manifest();
-    const signed = signDocument(manifest, this.parts.identity.signSecretKey);
+    const signed = (await this.signed()).sign('manifest', this.parts.identity.signSecretKey, this.ports.clock.now(), () => manifest);
     await this.transport.publish(topics.manifest(this.deviceId), signed, { qos: 1, retain: true });
     this.publishedManifestHash = manifest.contentHash;
   }

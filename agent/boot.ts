@@ -5,6 +5,7 @@ import { concatBytes } from './codec/bytes.js';
 import { utf8Encode } from './codec/utf8.js';
 import type { ResolvedConfig } from './config.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, toHex, type DeviceIdentity } from './crypto/keys.js';
+import { installCrypto } from './crypto/primitives.js';
 import { checkedRandom, type EntropyFault, type RandomSource } from './crypto/random.js';
 import { TrustError } from './errors.js';
 import { createPolicyEngine, type PolicyEngine } from './policy/engine.js';
@@ -21,6 +22,8 @@ import { newSessionId } from './telemetry/sealer.js';
  */
 export async function openParts(cfg: ResolvedConfig, ports: Ports): Promise<AgentParts> {
   checkPorts(ports);
+  // Native primitives are checked against known answers before anything is signed or sealed with them.
+  if (ports.crypto !== undefined) installCrypto(ports.crypto);
   // The firmware's registry is checked before anything is written: a broken or mismatched one leaves no trace.
   const registry = loadRegistry(cfg.registry);
   if (registry.deviceType !== cfg.deviceType) {

@@ -21,6 +21,7 @@ export { generateIdentity, keyId, toHex, fromHex } from './crypto/keys.js';
 export type { DeviceIdentity } from './crypto/keys.js';
 export { signDocument, verifyDocument } from './crypto/sign.js';
 export { wireRandom } from './crypto/random.js';
+export { installCrypto, resetCrypto, tweetnaclCrypto } from './crypto/primitives.js';
 export { topics, TOPIC_ROOT } from './topics.js';
 
 // Policy: the registry the gate enforces. A firmware passes its own in the config; the three shipped example

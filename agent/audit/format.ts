@@ -3,6 +3,7 @@ import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString, fieldUint, t
 import { equalBytes } from '../crypto/keys.js';
 import { TrustError } from '../errors.js';
 import { isAuditEventType, isScalarDetails, type AuditDetails, type AuditEventType } from './events.js';
+import { primitives } from '../crypto/primitives.js';
 
 /**
  * The audit trail's byte format, shared by the on-device log and the export (they are the same bytes).
@@ -65,12 +66,12 @@ function checkpointMessage(index: number, head: Uint8Array, at: number): Uint8Ar
 }
 
 export function signCheckpoint(index: number, head: Uint8Array, at: number, signSecretKey: Uint8Array, keyId: Uint8Array): AuditCheckpoint {
-  const signature = nacl.sign.detached(checkpointMessage(index, head, at), signSecretKey);
+  const signature = primitives().sign(checkpointMessage(index, head, at), signSecretKey);
   return { index, head: head.slice(), at, keyId: keyId.slice(), signature };
 }
 
 export function checkpointSignatureValid(checkpoint: AuditCheckpoint, signPublicKey: Uint8Array): boolean {
-  return nacl.sign.detached.verify(checkpointMessage(checkpoint.index, checkpoint.head, checkpoint.at), checkpoint.signature, signPublicKey);
+  return primitives().verify(checkpointMessage(checkpoint.index, checkpoint.head, checkpoint.at), checkpoint.signature, signPublicKey);
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {

@@ -3,6 +3,7 @@ import { boxKeyPair, hostRandom, signKeyPair, type RandomSource } from './random
 import { encodeCbor, decodeCbor, asRecord, fieldBytes } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import type { StoragePort } from '../ports/storage.js';
+import { primitives } from './primitives.js';
 
 export const KEY_ID_LENGTH = 8;
 
@@ -53,15 +54,16 @@ export function generateIdentity(random: RandomSource = hostRandom): DeviceIdent
 }
 
 function identityFrom(boxSecretKey: Uint8Array, signSecretKey: Uint8Array): DeviceIdentity {
-  const box = nacl.box.keyPair.fromSecretKey(boxSecretKey);
-  const sign = nacl.sign.keyPair.fromSecretKey(signSecretKey);
+  // Copies, as tweetnacl's fromSecretKey made them: the identity never shares memory with the decoded file.
+  const boxPublicKey = primitives().scalarMultBase(boxSecretKey);
+  const signPublicKey = signSecretKey.slice(32);
   return {
-    boxPublicKey: box.publicKey,
-    boxSecretKey: box.secretKey,
-    signPublicKey: sign.publicKey,
-    signSecretKey: sign.secretKey,
-    boxKeyId: keyId(box.publicKey),
-    signKeyId: keyId(sign.publicKey),
+    boxPublicKey,
+    boxSecretKey: boxSecretKey.slice(),
+    signPublicKey,
+    signSecretKey: signSecretKey.slice(),
+    boxKeyId: keyId(boxPublicKey),
+    signKeyId: keyId(signPublicKey),
   };
 }
 

@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { TrustError } from '../errors.js';
 import type { RandomPort } from '../ports/random.js';
+import { primitives } from './primitives.js';
 
 /**
  * Randomness (docs/storage.md, "Entropy"). Every random byte an agent uses comes from its own random port through a
@@ -103,11 +104,17 @@ export function keyMaterial(random: RandomSource, length: number): Uint8Array {
 }
 
 export function boxKeyPair(random: RandomSource): nacl.BoxKeyPair {
-  return nacl.box.keyPair.fromSecretKey(keyMaterial(random, nacl.box.secretKeyLength));
+  const secretKey = keyMaterial(random, nacl.box.secretKeyLength);
+  return { publicKey: primitives().scalarMultBase(secretKey), secretKey };
 }
 
 export function signKeyPair(random: RandomSource): nacl.SignKeyPair {
-  return nacl.sign.keyPair.fromSeed(keyMaterial(random, nacl.sign.seedLength));
+  const seed = keyMaterial(random, nacl.sign.seedLength);
+  const publicKey = primitives().signPublicKey(seed);
+  const secretKey = new Uint8Array(64);
+  secretKey.set(seed);
+  secretKey.set(publicKey, 32);
+  return { publicKey, secretKey };
 }
 
 /**

@@ -1,7 +1,7 @@
-import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, type DecodeLimits, DEFAULT_DECODE_LIMITS } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import { equalBytes, keyId } from './keys.js';
+import { primitives } from './primitives.js';
 
 /**
  * A signed CBOR document: `{ b: <CBOR bytes of the body>, k: <signer key id>, s: <Ed25519 signature over b> }`.
@@ -15,7 +15,7 @@ export interface SignedDocument<T> {
 export function signDocument(body: unknown, signSecretKey: Uint8Array): Uint8Array {
   const b = encodeCbor(body);
   const publicKey = signSecretKey.subarray(32);
-  return encodeCbor({ b, k: keyId(publicKey), s: nacl.sign.detached(b, signSecretKey) });
+  return encodeCbor({ b, k: keyId(publicKey), s: primitives().sign(b, signSecretKey) });
 }
 
 /** Parse without verifying: for routing to the right key. */
@@ -27,6 +27,6 @@ export function parseSignedDocument(bytes: Uint8Array, limits: DecodeLimits = DE
 export function verifyDocument<T = unknown>(bytes: Uint8Array, signPublicKey: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): SignedDocument<T> {
   const { b, k, s } = parseSignedDocument(bytes, limits);
   if (!equalBytes(k, keyId(signPublicKey))) throw new TrustError('UNKNOWN_KEY', 'document is signed by another key');
-  if (!nacl.sign.detached.verify(b, s, signPublicKey)) throw new TrustError('BAD_SIGNATURE', 'signature does not verify');
+  if (!primitives().verify(b, s, signPublicKey)) throw new TrustError('BAD_SIGNATURE', 'signature does not verify');
   return { body: decodeCbor(b, limits) as T, signerKeyId: k };
 }

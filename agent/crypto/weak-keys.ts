@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import { assertBytes, TrustError } from '../errors.js';
+import { primitives } from './primitives.js';
 
 /**
  * Low-order X25519 public keys (docs/protocol.md, "Weak keys"). A public key of small order (the all-zero key,
@@ -25,7 +26,7 @@ export function isAllZero(bytes: Uint8Array): boolean {
 
 /** True for a public key whose product with any clamped secret is all zeros (low order, incl. the zero key). */
 export function isWeakX25519PublicKey(publicKey: Uint8Array): boolean {
-  return isAllZero(nacl.scalarMult(PROBE_SCALAR, publicKey));
+  return isAllZero(primitives().scalarMult(PROBE_SCALAR, publicKey));
 }
 
 /**
@@ -50,9 +51,19 @@ const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 1
  * all zeros (WEAK_KEY), then hashed with HSalsa20 exactly as box.before does, so the result is byte-identical.
  */
 export function checkedBoxBefore(theirPublicKey: Uint8Array, mySecretKey: Uint8Array, name = 'public key'): Uint8Array {
-  const product = nacl.scalarMult(mySecretKey, theirPublicKey);
+  const product = primitives().scalarMult(mySecretKey, theirPublicKey);
   if (isAllZero(product)) throw new TrustError('WEAK_KEY', `${name} is a low-order X25519 public key`);
   const shared = new Uint8Array(32);
   lowlevel.crypto_core_hsalsa20(shared, new Uint8Array(16), product, SIGMA);
+  return shared;
+}
+
+/**
+ * `nacl.box.before` exactly (no contributory check) over the installed X25519, for the ephemeral boxes whose keys
+ * were already checked by `assertStrongX25519`: byte-identical to what `nacl.box` computes internally.
+ */
+export function boxBefore(theirPublicKey: Uint8Array, mySecretKey: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(32);
+  lowlevel.crypto_core_hsalsa20(shared, new Uint8Array(16), primitives().scalarMult(mySecretKey, theirPublicKey), SIGMA);
   return shared;
 }

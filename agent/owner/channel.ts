@@ -14,7 +14,8 @@ import { DEFAULT_RATE_LIMIT, FailureLimiter, type RateLimitOptions } from './rat
 import { RejectionAuditGate } from './rejection-audit.js';
 import { executeRequest } from './execute.js';
 import { DEFAULT_REQUEST_LIMITS, isRejection, preparseRequest, sourceOf, verifyRequest, type OwnerRequest, type Rejection, type RequestLimits } from './requests.js';
-import { signReply, signState, type AcceptedReply, type RejectedReply } from './replies.js';
+import { signReply, signState, type AcceptedReply, type RejectedReply, type StateReport } from './replies.js';
+import type { SignedCache } from '../crypto/signed-cache.js';
 import { splitIntoParts } from './parts.js';
 
 export interface OwnerChannelOptions {
@@ -36,6 +37,8 @@ export interface OwnerChannelOptions {
   maxPairingAttempts?: number;
   /** Source of setup codes; the agent passes its own. Default: the host source. */
   random?: RandomSource;
+  /** Keeps the last signed state report, so an unchanged state is not signed again at each boot (issue 12). */
+  signed?: SignedCache;
 }
 
 export interface OwnerChannelCounters {
@@ -161,12 +164,18 @@ export class OwnerChannel {
 
   async publishState(): Promise<void> {
     const owner = this.owners.current();
-    const state = {
+    const stateAt = (issuedAt: number): StateReport => ({
       v: 1 as const, deviceId: this.options.deviceId, paired: owner !== undefined, version: this.options.actions.preferencesVersion(),
-      enforced: this.options.actions.enforcedState(), issuedAt: this.options.clock.now(),
+      enforced: this.options.actions.enforcedState(), issuedAt,
       ...(owner === undefined ? {} : { ownerKeyId: owner.keyId }),
-    };
-    await this.publish(topics.state(this.options.deviceId), signState(state, this.options.identity().signSecretKey), true);
+    });
+    const { signSecretKey } = this.options.identity();
+    const now = this.options.clock.now();
+    // An unchanged state keeps the issue time it was first signed with (docs/protocol.md, "State report").
+    const signed = this.options.signed === undefined
+      ? signState(stateAt(now), signSecretKey)
+      : this.options.signed.sign('state', signSecretKey, now, stateAt);
+    await this.publish(topics.state(this.options.deviceId), signed, true);
   }
 
   private onMessage(message: TransportMessage): void {

@@ -3,7 +3,7 @@ import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString, fieldUint, t
 import { equalBytes } from '../crypto/keys.js';
 import { boxKeyPair, hostRandom, type RandomSource } from '../crypto/random.js';
 import { parseSignedDocument, signDocument, verifyDocument } from '../crypto/sign.js';
-import { assertStrongX25519 } from '../crypto/weak-keys.js';
+import { assertStrongX25519, boxBefore } from '../crypto/weak-keys.js';
 import { TrustError } from '../errors.js';
 import { assertDeviceId } from '../topics.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
@@ -89,7 +89,7 @@ export function sealPairingRequest(
   );
   const ephemeral = boxKeyPair(random);
   const nonce = random.bytes(nacl.box.nonceLength);
-  const sealed = nacl.box(inner, nonce, device.boxPublicKey, ephemeral.secretKey);
+  const sealed = nacl.box.after(inner, nonce, boxBefore(device.boxPublicKey, ephemeral.secretKey));
   return { bytes: encodeCbor({ v: 1, e: ephemeral.publicKey, n: nonce, c: sealed }), requestId };
 }
 
@@ -99,7 +99,7 @@ export function openPairingRequest(bytes: Uint8Array, deviceBoxSecretKey: Uint8A
   if (outer['v'] !== 1) throw new TrustError('UNSUPPORTED_VERSION', 'pairing request version is not 1');
   const ephemeral = fieldBytes(outer, 'e', 32);
   assertStrongX25519(ephemeral, 'pairing request ephemeral key');
-  const inner = nacl.box.open(fieldBytes(outer, 'c', undefined, 1024), fieldBytes(outer, 'n', 24), ephemeral, deviceBoxSecretKey);
+  const inner = nacl.box.open.after(fieldBytes(outer, 'c', undefined, 1024), fieldBytes(outer, 'n', 24), boxBefore(ephemeral, deviceBoxSecretKey));
   if (inner === null) throw new TrustError('AUTH_FAILED', 'pairing request is not sealed to this device');
   const claimed = asRecord(decodeCbor(parseSignedDocument(inner, PAIRING_LIMITS).b, PAIRING_LIMITS), 'pairing body');
   const ownerSignPublicKey = fieldBytes(claimed, 'sp', 32).slice();

@@ -1,5 +1,4 @@
 import { hostRandom, type RandomSource } from '../crypto/random.js';
-import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, fieldBytes, fieldString, fieldUint, type DecodeLimits } from '../codec/cbor.js';
 import { equalBytes, keyId } from '../crypto/keys.js';
 import { parseSignedDocument, signDocument } from '../crypto/sign.js';
@@ -7,6 +6,7 @@ import { TrustError, type TrustErrorCode } from '../errors.js';
 import type { ClockPort } from '../ports/clock.js';
 import type { NonceCache } from './nonce-cache.js';
 import type { OwnerRecord } from './owner-store.js';
+import { primitives } from '../crypto/primitives.js';
 
 export const REQUEST_KINDS = [
   'set-preferences', 'reset', 'erase-all', 'erase-category', 'export', 'transfer', 'get-state', 'get-audit',
@@ -113,7 +113,7 @@ export async function verifyRequest(
     ({ ok: false, rejection: { ...reject(code, reason, parsed.clientToken, source), authentic } });
   if (owner === undefined) return fail('NOT_PAIRED', 'the device has no owner; pair it first', false);
   if (!equalBytes(parsed.k, owner.keyId)) return fail('NOT_OWNER', 'the request is not signed by the owner key', false);
-  if (!nacl.sign.detached.verify(parsed.b, parsed.s, owner.signPublicKey)) return fail('BAD_SIGNATURE', 'signature does not verify', false);
+  if (!primitives().verify(parsed.b, parsed.s, owner.signPublicKey)) return fail('BAD_SIGNATURE', 'signature does not verify', false);
   let request: OwnerRequest;
   try {
     request = readRequest(parsed.body, parsed.k);

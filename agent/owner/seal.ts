@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 import { asRecord, decodeCbor, encodeCbor, fieldBytes, fieldString } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import { boxKeyPair, hostRandom, type RandomSource } from '../crypto/random.js';
-import { assertStrongX25519 } from '../crypto/weak-keys.js';
+import { assertStrongX25519, boxBefore } from '../crypto/weak-keys.js';
 
 /**
  * Anonymous sealing to an owner's X25519 key (an export, for instance): a fresh key pair per message, so the device
@@ -14,7 +14,7 @@ export function sealForOwner(plaintext: Uint8Array, ownerBoxPublicKey: Uint8Arra
   assertStrongX25519(ownerBoxPublicKey, 'ownerBoxPublicKey');
   const ephemeral = boxKeyPair(random);
   const nonce = random.bytes(nacl.box.nonceLength);
-  const c = nacl.box(plaintext, nonce, ownerBoxPublicKey, ephemeral.secretKey);
+  const c = nacl.box.after(plaintext, nonce, boxBefore(ownerBoxPublicKey, ephemeral.secretKey));
   return encodeCbor({ v: 1, alg: SEAL_ALGORITHM, e: ephemeral.publicKey, n: nonce, c });
 }
 
@@ -23,7 +23,7 @@ export function openSealed(bytes: Uint8Array, ownerBoxSecretKey: Uint8Array, max
   if (fieldString(record, 'alg', 64) !== SEAL_ALGORITHM) throw new TrustError('UNKNOWN_ALGORITHM', 'sealed data uses an unknown algorithm');
   const ephemeral = fieldBytes(record, 'e', 32);
   assertStrongX25519(ephemeral, 'sealed data ephemeral key');
-  const opened = nacl.box.open(fieldBytes(record, 'c', undefined, maxBytes), fieldBytes(record, 'n', 24), ephemeral, ownerBoxSecretKey);
+  const opened = nacl.box.open.after(fieldBytes(record, 'c', undefined, maxBytes), fieldBytes(record, 'n', 24), boxBefore(ephemeral, ownerBoxSecretKey));
   if (opened === null) throw new TrustError('AUTH_FAILED', 'sealed data does not open with this owner key');
   return opened;
 }

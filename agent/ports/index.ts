@@ -1,4 +1,5 @@
 import type { ClockPort } from './clock.js';
+import type { CryptoPort } from './crypto.js';
 import type { MonotonicCounterPort } from './counter.js';
 import type { LoggerPort } from './logger.js';
 import type { RandomPort } from './random.js';
@@ -7,6 +8,7 @@ import type { StoragePort } from './storage.js';
 import type { TransportFactory } from './transport.js';
 
 export type { ClockPort } from './clock.js';
+export type { CryptoPort } from './crypto.js';
 export type { MonotonicCounterPort } from './counter.js';
 export type { LogFields, LoggerPort } from './logger.js';
 export type { RandomPort } from './random.js';
@@ -24,4 +26,6 @@ export interface Ports {
   logger: LoggerPort;
   /** Optional rollback protection for the store's key file (docs/storage.md, "Rollback of flash"). */
   counter?: MonotonicCounterPort;
+  /** Optional native Ed25519/X25519 (agent/adapters/node/crypto.ts on Node); tweetnacl when absent. Checked at start. */
+  crypto?: CryptoPort;
 }

@@ -127,6 +127,8 @@ export interface AgentSpec {
   random?: Ports['random'];
   /** Rollback counter (docs/storage.md, "Rollback of flash"). */
   counter?: Ports['counter'];
+  /** Native primitives (agent/adapters/node/crypto.ts); tweetnacl when absent. */
+  crypto?: Ports['crypto'];
 }
 
 const tempDirs: string[] = [];
@@ -157,6 +159,7 @@ export async function makeAgent(world: World, spec: AgentSpec): Promise<KitAgent
     clock: world.clock, scheduler: world.scheduler, storage, logger: world.logger,
     transport: spec.transport ?? world.agentTransport(),
     ...(spec.counter === undefined ? {} : { counter: spec.counter }),
+    ...(spec.crypto === undefined ? {} : { crypto: spec.crypto }),
   };
   const config: AgentConfig = {
     deviceId: spec.deviceId, deviceType: spec.deviceType ?? 'thermostat', recipientPublicKey: spec.recipientPublicKey,

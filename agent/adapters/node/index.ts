@@ -1,8 +1,9 @@
-/** Node host adapters: OS entropy, system clock, Node timers, files, mqtt.js over TLS, stderr logging. */
+/** Node host adapters: OS entropy, node:crypto Ed25519/X25519, system clock, Node timers, files, mqtt.js over TLS, stderr logging. */
 import type { LogLevel } from '../memory/logger.js';
 import type { InsecureConnectEvent } from '../memory/transport.js';
 import type { Ports } from '../../ports/index.js';
 import { systemClock } from './clock.js';
+import { nodeCrypto } from './crypto.js';
 import { nodeLogger } from './logger.js';
 import { nodeMqttTransport } from './mqtt.js';
 import type { BrokerEndpoint, NodeMqttOptions } from './mqtt.js';
@@ -11,6 +12,7 @@ import { nodeScheduler } from './scheduler.js';
 import { nodeFileStorage } from './storage.js';
 
 export { systemClock } from './clock.js';
+export { nodeCrypto } from './crypto.js';
 export { nodeLogger } from './logger.js';
 export type { NodeLoggerOptions } from './logger.js';
 export { nodeMqttTransport } from './mqtt.js';
@@ -45,5 +47,6 @@ export function nodePorts(config: NodePortsConfig): Ports {
     storage: nodeFileStorage(config.dataDir),
     transport,
     logger,
+    crypto: nodeCrypto(),
   };
 }
