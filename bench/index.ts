@@ -4,6 +4,7 @@ import { runDecodeBench } from './decode.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runEnvelopeBytesBench } from './envelope-bytes.js';
 import { runFleetBench } from './fleet.js';
+import { runMemoryBench } from './memory.js';
 import { runOwnerBench } from './owner.js';
 import { runPolicyBench } from './policy.js';
 import { runStoreBench } from './store.js';
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   policy: runPolicyBench,
   owner: runOwnerBench,
   store: runStoreBench,
+  memory: runMemoryBench,
 };
 /** Runs only when named (`npm run bench -- fleet`): booting thousands of agents takes minutes. */
 const ON_REQUEST: Record<string, () => Promise<void>> = { fleet: runFleetBench };
