@@ -72,10 +72,12 @@ await Promise.all([
   }),
   build({ ...node, entryPoints: ['bench/index.ts'], outfile: 'dist/bench.js' }),
   build({ ...node, entryPoints: ['fuzz/main.ts'], outfile: 'dist/fuzz.js' }),
-  // The companion web app: the same neutral companion library plus mqtt.js's browser build, one static page.
+  // The companion web app: the same neutral companion library plus mqtt.js's browser build, one static page. The
+  // camera's QR reader (jsQR) is its own file, imported by the page only when a scan needs it: first load stays small.
   build({
     ...neutral, platform: 'browser', conditions: ['browser', 'import', 'default'], mainFields: ['browser', 'module', 'main'],
-    entryPoints: ['web/main.ts'], outfile: 'dist/web/app.js', minify: true,
+    entryPoints: { app: 'web/main.ts', 'qr-decoder': 'web/qr-decoder.ts' }, outdir: 'dist/web', minify: true,
+    external: ['./qr-decoder.js'],
   }),
 ]);
 for (const file of ['index.html', 'app.css']) copyFileSync(`web/${file}`, `dist/web/${file}`);

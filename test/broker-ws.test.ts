@@ -77,7 +77,7 @@ describe('companion serve', () => {
     expect(html).toContain('<script type="module" src="app.js">');
     expect(html).toMatch(/connect-src 'self' wss:;/);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
-    for (const file of ['app.js', 'app.css']) expect((await fetch(`${server.url}${file}`)).status).toBe(200);
+    for (const file of ['app.js', 'qr-decoder.js', 'app.css']) expect((await fetch(`${server.url}${file}`)).status).toBe(200);
   });
 
   it('serves nothing but its own files', async () => {

@@ -70,7 +70,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('npm pack', () => {
   it('ships the built entries, the CLI, types, scenarios, LICENSE and README; no sources, tests or benches', () => {
     for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/agent.js', 'dist/node.js', 'dist/cli.js', 'dist/collector.js',
-      'dist/companion.js', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css', 'dist/types/agent/index.d.ts', 'dist/types/agent/node.d.ts', 'simulator/scenarios/default.json']) {
+      'dist/companion.js', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/qr-decoder.js', 'dist/web/app.css', 'dist/types/agent/index.d.ts', 'dist/types/agent/node.d.ts', 'simulator/scenarios/default.json']) {
       expect(packed).toContain(file);
     }
     expect(packed.some((f) => f.startsWith('dist/chunks/'))).toBe(true);

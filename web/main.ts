@@ -3,7 +3,7 @@ import { decodePairingPayload } from '../agent/owner/pairing.js';
 import type { App } from './app-context.js';
 import { confirmDialog } from './confirm.js';
 import { h, replace, uid } from './dom.js';
-import { canScan, scanQr } from './scan.js';
+import { canScan, scanQr, type Scan } from './scan.js';
 import { DeviceSession } from './session.js';
 import { activityView } from './view-activity.js';
 import { auditView } from './view-audit.js';
@@ -25,6 +25,8 @@ let deviceId: string | undefined;
 let shownManifest = '';
 /** Set when the stored keys cannot be read: shown instead of any screen until the owner restores or starts over. */
 let storeError: string | undefined;
+/** The camera while the pair screen scans: stopped whenever the screen is drawn anew or left. */
+let activeScan: Scan | undefined;
 
 const app: App = {
   vault: undefined,
@@ -101,6 +103,8 @@ function renderStatus(): void {
 }
 
 function renderView(): void {
+  activeScan?.stop();
+  activeScan = undefined;
   const vault = app.vault;
   if (storeError !== undefined) return replace(root, storeProblem(storeError));
   if (vault === undefined) return replace(root, welcome());
@@ -164,17 +168,32 @@ function pairScreen(): HTMLElement {
   const payload = h('textarea', { id: payloadId, rows: 3, required: true, placeholder: 'ta1:...', spellcheck: false, 'aria-describedby': `${payloadId}-hint` });
   const camera = h('div', { class: 'camera' });
   const pairButton = h('button', { type: 'submit' }, 'Pair');
+  const scanButton = canScan() ? h('button', { type: 'button', class: 'secondary' }, 'Scan the QR code') : null;
   const form = h('form', { 'aria-labelledby': 'pair-h' },
     h('h2', { id: 'pair-h' }, 'Pair a device'),
     h('p', {}, 'Press the pairing button on the device: it shows a QR code (and its text, starting with ta1:) for a few minutes.'),
     h('div', { class: 'field' }, h('label', { for: brokerId }, 'Broker address (MQTT over secure WebSockets)'), broker),
     h('div', { class: 'field' }, h('label', { for: payloadId }, 'Pairing code'), payload,
-      h('p', { id: `${payloadId}-hint`, class: 'muted' }, canScan() ? 'Scan the QR code with the camera, or paste its text.' : 'Paste the text under the QR code (this browser cannot read QR codes from the camera).')),
-    canScan() ? h('button', { type: 'button', class: 'secondary', onclick: () => {
-      const scan = scanQr(camera);
-      scan.result.then((text) => { payload.value = text; app.say('QR code read.'); }, (error: unknown) => app.say(`Camera: ${error instanceof Error ? error.message : String(error)}. Paste the code instead.`, 'error'));
-    } }, 'Scan the QR code') : null,
-    camera, pairButton);
+      h('p', { id: `${payloadId}-hint`, class: 'muted' }, canScan() ? 'Scan the QR code with the camera (the picture stays in this browser), or paste its text.' : 'Paste the text under the QR code (this page cannot use a camera here).')),
+    scanButton, camera, pairButton);
+  scanButton?.addEventListener('click', () => {
+    if (activeScan !== undefined) { activeScan.stop(); return; }
+    const scan = scanQr(camera, () => app.say('That QR code is not a device pairing code (it does not start with ta1:). Hold up the code the device shows.', 'error'));
+    activeScan = scan;
+    scanButton.textContent = 'Stop the camera';
+    app.say('Camera on: hold the device\'s QR code in front of it.');
+    scan.result.then((text) => {
+      if (activeScan !== scan) return; // the owner left the screen: nothing to say here
+      if (text === undefined) return app.say('Scanning cancelled: the camera is off. You can paste the code instead.');
+      payload.value = text;
+      if (!broker.checkValidity()) return app.say('QR code read. Enter the broker address, then press Pair.');
+      app.say('QR code read.');
+      form.requestSubmit();
+    }, (error: unknown) => activeScan === scan && app.say(`${error instanceof Error ? error.message : String(error)}.`, 'error')).finally(() => {
+      if (activeScan === scan) activeScan = undefined;
+      scanButton.textContent = 'Scan the QR code';
+    });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     pairButton.disabled = true;

@@ -15,11 +15,12 @@ export function spkiPin(certPem: string): string {
   return createHash('sha256').update(new Uint8Array(spki)).digest('base64');
 }
 
-export async function launchChromium(trustCertPem: string): Promise<Browser> {
+/** `extraArgs`: more Chromium switches for one test file's browser (e.g. a fake camera). */
+export async function launchChromium(trustCertPem: string, extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     // CI runs as root, where Chromium's sandbox cannot start.
-    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spkiPin(trustCertPem)}`],
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spkiPin(trustCertPem)}`, ...extraArgs],
   });
 }
 
