@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { serveWebApp, type WebServer } from '../companion/serve.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../simulator/broker.js';
-import { axeViolations, launchChromium } from './helpers/browser.js';
+import { axeViolations, launchChromium, screenshot } from './helpers/browser.js';
 import { showQrToFakeCamera } from './helpers/fake-camera.js';
 import { brokerWorld, closeStorage, makeAgent, removeTempDirs, startCollector, tempDir, type CollectorHarness, type KitAgent, type World } from './helpers/agent-kit.js';
 
@@ -60,6 +60,7 @@ describe('pairing by scanning the QR code in chromium', () => {
     await Promise.all([page.waitForRequest((request) => request.url().endsWith('/qr-decoder.js')), scanButton().click()]);
     await expect.poll(live, { timeout: 15_000 }).toContain('That QR code is not a device pairing code');
     expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'desktop-pair-scanning');
     expect(await page.getByLabel('Pairing code').inputValue()).toBe('');
     await page.getByRole('button', { name: 'Stop the camera' }).click();
     await expect.poll(live, { timeout: 10_000 }).toContain('Scanning cancelled: the camera is off. You can paste the code instead.');
