@@ -4,7 +4,9 @@ import { HELP_OPTION, parseCli } from './args.js';
 const USAGE = `trust-agent <command> [options]
 
 Commands:
-  simulate [scenario]        run the QA simulator: a library scenario by name (--list) or a .json file
+  simulate [scenario]        run the QA simulator: a library scenario by name (--list) or a .json file; --shard I/N
+                             runs one slice of a fleet against an external broker
+  report merge DIR...        judge a sharded simulation: merge the shards' evidence into one report
   companion <action>         the owner's companion: pair, manifest, label, get, set, consent, watch, erase, export,
                              transfer, audit, report, verify-receipt; serve (the web app)
   audit <action>             verify an exported audit trail; render a self-assessment or a privacy label
@@ -23,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('../companion/cli.js')).runCompanionCli(rest);
     case 'audit':
       return (await import('./audit.js')).runAuditCli(rest);
+    case 'report':
+      return (await import('./report.js')).runReportCli(rest);
     case 'keys':
       return (await import('./keys.js')).runKeysCli(rest);
     case undefined:

@@ -77,6 +77,11 @@ export interface CollectorOptions {
   state?: CollectorState;
 }
 
+export interface AttachOptions {
+  /** Shared-subscription group name (A-Z a-z 0-9 _ -): several collector processes split the telemetry. */
+  shareGroup?: string;
+}
+
 export interface ReadingMeta {
   envelopeTs: number;
   receivedAt: number;
@@ -109,8 +114,12 @@ export interface Collector {
   readonly publicKey: Uint8Array;
   readonly keyId: Uint8Array;
   ingest(topic: string, payload: Uint8Array): IngestResult;
-  /** Subscribe to every device's telemetry at QoS 1 on a connected transport; resubscribes on reconnect. */
-  attach(transport: Transport): Promise<void>;
+  /**
+   * Subscribe to every device's telemetry at QoS 1 on a connected transport; resubscribes on reconnect. With
+   * `shareGroup`, telemetry comes through the MQTT shared subscription `$share/<group>/ta/v1/+/telemetry` (the
+   * broker spreads it over the group's members); key announcements always come whole, to every member.
+   */
+  attach(transport: Transport, options?: AttachOptions): Promise<void>;
   onReading(listener: ReadingListener): () => void;
   /** Provisions a device key; with its signing key the collector also follows the device's key announcements. */
   addDevice(deviceId: string, boxPublicKey: Uint8Array, signPublicKey?: Uint8Array): void;
@@ -361,9 +370,11 @@ export function createCollector(options: CollectorOptions): Collector {
     }
   }
 
-  async function attach(transport: Transport): Promise<void> {
+  async function attach(transport: Transport, attachOptions: AttachOptions = {}): Promise<void> {
+    const group = attachOptions.shareGroup;
+    if (group !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(group)) throw new TrustError('INVALID_ARGUMENT', 'shareGroup must be 1-64 characters of A-Z a-z 0-9 _ -');
     // Key announcements first: a device announces new keys before it seals anything under them.
-    const filters = [topics.allDeviceKeys(), topics.allTelemetry()];
+    const filters = [topics.allDeviceKeys(), group === undefined ? topics.allTelemetry() : `$share/${group}/${topics.allTelemetry()}`];
     transport.onMessage((message) => {
       // A shared transport may carry other subscriptions; only telemetry and key topics are the collector's business.
       const rest = parseDeviceTopic(message.topic)?.rest;

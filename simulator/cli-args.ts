@@ -1,6 +1,7 @@
 import { HELP_OPTION, parseCli, type OptionSpecs, type ParsedCli } from '../cli/args.js';
 import { parseDuration } from './scenario/duration.js';
 import { describeLibrary } from './scenario/library.js';
+import { parseShard, type ShardSpec } from './shard/assign.js';
 
 const USAGE_HEAD = `trust-agent simulate [scenario] [options]
 
@@ -23,6 +24,11 @@ Options:
   --unpaired IDS      leave these devices (comma-separated, or all) unpaired with their pairing window open, for an
                       outside companion; their owner events are removed from the scenario (implies --keys-out)
   --step D            virtual time per loop step (default 5m; 15m for runs longer than 7 days)
+  --shard I/N         run slice I (0-based) of N of the fleet, for fleets beyond one machine: needs --broker, which
+                      every shard uses; the shards' collectors share the telemetry (MQTT $share). Writes shard.json
+                      and devices/<id>/ to --out (default reports/<scenario>/shard-I-of-N); judge the fleet with
+                      'trust-agent report merge DIR...' once every shard has finished (docs/simulator.md)
+  --shard-wait D      with --shard: how long a finished shard waits for the others (default 60m)
   --quiet             no progress bar, no event lines
   --json              print the JSON report on standard output instead of the summary
   -h, --help          this text
@@ -52,6 +58,8 @@ export interface SimulateArgs {
   stepMs?: number;
   keysOut?: string;
   unpaired?: string[] | 'all';
+  shard?: ShardSpec;
+  shardWaitMs?: number;
   quiet: boolean;
   json: boolean;
   list: boolean;
@@ -64,7 +72,7 @@ const SIMULATE_OPTIONS = {
   broker: { type: 'string' }, ca: { type: 'string' }, seed: { type: 'string' }, duration: { type: 'string' },
   rescale: { type: 'boolean' }, out: { type: 'string' }, speed: { type: 'string' }, step: { type: 'string' },
   quiet: { type: 'boolean' }, json: { type: 'boolean' }, list: { type: 'boolean' }, 'keys-out': { type: 'string' },
-  unpaired: { type: 'string' }, ...HELP_OPTION,
+  unpaired: { type: 'string' }, shard: { type: 'string' }, 'shard-wait': { type: 'string' }, ...HELP_OPTION,
 } as const satisfies OptionSpecs;
 
 export function parseSimulateArgs(argv: string[]): SimulateArgs {
@@ -92,6 +100,20 @@ export function parseSimulateArgs(argv: string[]): SimulateArgs {
   if (v.speed !== undefined) {
     if (v.speed !== 'virtual' && v.speed !== 'realtime') throw new UsageError('--speed must be virtual or realtime');
     args.speed = v.speed;
+  }
+  if (v.shard !== undefined) {
+    try {
+      args.shard = parseShard(v.shard);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    if (args.broker === undefined) throw new UsageError('--shard needs --broker URL and --ca FILE: the shards of a fleet meet on one external broker (the embedded broker lives inside one process)');
+    if (args.keysOut !== undefined || args.unpaired !== undefined) throw new UsageError('--shard does not combine with --keys-out or --unpaired');
+    if (args.speed === 'realtime') throw new UsageError('--shard runs in virtual time only');
+  }
+  if (v['shard-wait'] !== undefined) {
+    if (args.shard === undefined) throw new UsageError('--shard-wait only makes sense with --shard');
+    args.shardWaitMs = duration(v['shard-wait'], '--shard-wait');
   }
   if (args.broker !== undefined && args.ca === undefined) throw new UsageError('--broker needs --ca (the broker is verified over TLS)');
   if (args.ca !== undefined && args.broker === undefined) throw new UsageError('--ca only makes sense with --broker');

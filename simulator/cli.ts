@@ -12,6 +12,7 @@ import type { Scenario } from './scenario/types.js';
 import { renderPreferenceChanges } from './report/changes.js';
 import { runSimulation, type RunResult } from './run/index.js';
 import type { AttachFiles } from './run/attach.js';
+import { runShardCli } from './shard/cli.js';
 
 /** A new seed, then the duration (which may rescale or refuse), then the broker: in that order. */
 async function prepare(path: string, args: SimulateArgs): Promise<Scenario> {
@@ -47,6 +48,7 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     process.stderr.write(`trust-agent simulate: ${isTrustError(error) || error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
+  if (args.shard !== undefined) return runShardCli(scenario, args, args.shard);
   let unpaired: string[] = [];
   if (args.unpaired !== undefined) {
     try {

@@ -4,6 +4,7 @@ import type { DeviceType } from '../../agent/config.js';
 import { memoryStorage, seededRandom, type MemoryStorage, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { LoggerPort, Ports, SchedulerPort, StoragePort, TimerHandle, TransportOptions } from '../../agent/ports/index.js';
 import type { StoredRecord } from '../../agent/store/index.js';
+import { saveIdentity, type DeviceIdentity } from '../../agent/crypto/keys.js';
 import type { DeviceModel } from '../models/types.js';
 import type { CountedTransport } from './traffic.js';
 
@@ -84,6 +85,8 @@ export interface SimDeviceOptions {
   transport: (options: TransportOptions) => CountedTransport;
   logger: LoggerPort;
   hooks: DeviceHooks;
+  /** Provisioned into the device's flash before its first boot (see simulator/shard/identity.ts). */
+  identity?: DeviceIdentity;
 }
 
 /**
@@ -122,6 +125,7 @@ export class SimDevice {
     const { time } = this.options;
     const gate = new PowerGate(time, () => this.options.hooks.onTimer?.(this));
     this.gate = gate;
+    if (this.boots === 0 && this.options.identity !== undefined) await saveIdentity(this.storage, this.options.identity);
     this.boots++;
     let transport: CountedTransport | undefined;
     const ports: Ports = {

@@ -31,6 +31,7 @@ export async function runEvent(world: World, event: ScenarioEvent, schedule: Sch
       world.outage = true;
       world.network.cutAll();
       await world.network.broker.restart();
+      await world.disconnected();
       schedule({ atMs: event.atMs + event.durationMs, run: async () => {
         world.outage = false;
         world.network.restoreAll(world.partitioned);
@@ -40,6 +41,7 @@ export async function runEvent(world: World, event: ScenarioEvent, schedule: Sch
     case 'partition':
       world.partitioned.add(event.device);
       world.network.cutDevice(event.device);
+      await world.disconnected(event.device);
       schedule({ atMs: event.atMs + event.durationMs, run: async () => {
         world.partitioned.delete(event.device);
         world.network.restoreDevice(event.device, world.outage);
@@ -48,7 +50,7 @@ export async function runEvent(world: World, event: ScenarioEvent, schedule: Sch
       return;
     case 'power-loss': {
       const device = deviceOf(world, event.device);
-      await device.powerOff(world.rng);
+      await device.powerOff(world.rngFor(device.id));
       schedule({ atMs: event.atMs + event.durationMs, run: async () => {
         await world.boot(device);
         await world.reconnected();
@@ -197,7 +199,7 @@ async function hostile(world: World, event: Extract<ScenarioEvent, { type: 'host
     const agent = device.agent;
     const before = stateDigest(device);
     const counts = agent?.status().commands;
-    const payload = hostilePayload(event.kind, device, owner, world.time.now(), world.lastRequest.get(device.id), world.rng);
+    const payload = hostilePayload(event.kind, device, owner, world.time.now(), world.lastRequest.get(device.id), world.rngFor(device.id));
     world.hostileInFlight = true;
     const mark = world.evidence.wire.length;
     await world.attacker.publish(topics.commandRequest(device.id), payload, { qos: 1 });

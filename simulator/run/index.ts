@@ -6,7 +6,8 @@ import { checkVerdicts, type Evidence, type Verdict } from '../verdicts/index.js
 import { verifyExportedTrail, writeDeviceFiles } from './device-report.js';
 import type { ComplianceReport } from '../../agent/audit/index.js';
 import { runEvent, type Deferred } from './events.js';
-import { openBroker, type BrokerChoice } from './infra.js';
+import { openBroker, type BrokerChoice, type BrokerHandle } from './infra.js';
+import type { ShardContext } from '../shard/context.js';
 import { World } from './world.js';
 import { writeAttachFiles, type AttachFiles } from './attach.js';
 import { toHex } from '../../agent/crypto/keys.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   unpaired?: readonly string[];
   /** Told where the attach files are, before the loop starts (the run may take hours in real time). */
   onAttach?: (files: AttachFiles) => void | Promise<void>;
+  /** Run as one shard of a fleet (simulator/shard/run.ts): needs an external broker. */
+  shard?: ShardContext;
 }
 
 export interface DeviceOutcome {
@@ -58,9 +61,11 @@ export interface RunResult {
 
 const MINUTE = 60_000;
 
-/** Run a scenario end to end against real agents, a real broker and the collector; judge it; build the report. */
-export async function runSimulation(given: Scenario, options: RunOptions = {}): Promise<RunResult> {
-  const wallStart = performance.now();
+/**
+ * Brings up the broker and the world, runs the scenario to its end (agents stopped, evidence complete) and hands
+ * the world to `judge`; tears everything down afterwards. Shared by a whole run and one shard of a run.
+ */
+export async function withRunWorld<T>(given: Scenario, options: RunOptions, judge: (world: World, outcomes: DeviceOutcome[], broker: BrokerHandle) => Promise<T>): Promise<T> {
   const url = options.broker?.url;
   // The report names the broker the run really used.
   const scenario: Scenario = url === undefined ? given : { ...given, broker: { kind: 'external', url } };
@@ -68,15 +73,27 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
   const world = new World(scenario, broker, {
     ...(options.afterBoot === undefined ? {} : { afterBoot: options.afterBoot }),
     ...(options.unpaired === undefined ? {} : { unpaired: new Set(options.unpaired) }),
+    ...(options.shard === undefined ? {} : { shard: options.shard }),
   });
   try {
     await world.setUp();
     if (options.keysOut !== undefined) await options.onAttach?.(await writeAttachFiles(world, options.keysOut));
-    await mainLoop(world, options, wallStart);
+    await mainLoop(world, options);
     const outcomes = await world.phases.time('finish', () => finish(world, options));
     // Counted after the agents stopped (their last drain delivers too): the count the report shows everywhere.
     for (const o of outcomes) o.collected = deliveredByCategory(world.evidence, o.id);
     world.evidence.runEndMs = world.time.now();
+    return await judge(world, outcomes, broker);
+  } finally {
+    await world.tearDown().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+  }
+}
+
+/** Run a scenario end to end against real agents, a real broker and the collector; judge it; build the report. */
+export async function runSimulation(given: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const wallStart = performance.now();
+  return withRunWorld(given, options, async (world, outcomes, broker) => {
     world.canonicalOrder();
     const verdicts = world.phases.timeSync('verdicts', () => checkVerdicts(world.evidence));
     const wallMs = Math.round(performance.now() - wallStart);
@@ -91,17 +108,14 @@ export async function runSimulation(given: Scenario, options: RunOptions = {}): 
       },
     }));
     return { evidence: world.evidence, verdicts, report, devices: outcomes, runtime: { ...runtime, phases: world.phases.totals() } };
-  } finally {
-    await world.tearDown().catch(() => undefined);
-    await broker.close().catch(() => undefined);
-  }
+  });
 }
 
 function brokerOf(scenario: Scenario): BrokerChoice {
   return scenario.broker.kind === 'embedded' ? {} : { url: scenario.broker.url };
 }
 
-async function mainLoop(world: World, options: RunOptions, wallStart: number): Promise<void> {
+async function mainLoop(world: World, options: RunOptions): Promise<void> {
   const { scenario } = world;
   const realtime = (options.speed ?? scenario.speed) === 'realtime';
   // Long runs use longer steps: fewer envelopes per device (each step's readings share one), same verdicts.
@@ -110,11 +124,13 @@ async function mainLoop(world: World, options: RunOptions, wallStart: number): P
   const snapshotEvery = options.snapshotEveryMs ?? Math.max(6 * 60 * MINUTE, Math.ceil(scenario.durationMs / 60 / 3_600_000) * 3_600_000);
   const deferred: Deferred[] = [];
   const events = [...scenario.events];
+  const boundaries = options.shard?.stepBoundaries() ?? [];
   let t = scenario.startMs;
   let nextSnapshot = scenario.startMs + snapshotEvery;
   const loopWallStart = performance.now();
   for (;;) {
-    const nextDue = Math.min(events[0]?.atMs ?? Infinity, ...deferred.map((d) => d.atMs));
+    while ((boundaries[0] ?? Infinity) <= t) boundaries.shift();
+    const nextDue = Math.min(events[0]?.atMs ?? Infinity, boundaries[0] ?? Infinity, ...deferred.map((d) => d.atMs));
     const target = Math.min(t + stepMs, nextDue, scenario.endMs, nextSnapshot);
     if (realtime) await sleep(target - scenario.startMs - (performance.now() - loopWallStart));
     await world.phases.time('timers', () => world.time.advanceTo(target - scenario.startMs));
@@ -125,10 +141,14 @@ async function mainLoop(world: World, options: RunOptions, wallStart: number): P
       await world.phases.time('snapshots', () => world.snapshotStores());
       nextSnapshot += snapshotEvery;
     }
+    // A shard tells the other shards' collectors how far it is (the fleet clock), once its traffic has settled.
+    if (options.shard !== undefined && !world.outage) {
+      await world.settle();
+      await options.shard.announce(world.wireTransport, t);
+    }
     options.onProgress?.({ virtualMs: t, devices: world.devices.size, online: world.online(), readings: world.stats.readings, delivered: world.evidence.delivered.length });
     if (t >= scenario.endMs) break;
   }
-  void wallStart;
 }
 
 /** Follow-ups first (an outage that ends as another event starts), then scenario events, in time and file order. */
@@ -173,6 +193,11 @@ const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => 
 /** Drain, sample the stores, export and verify audit trails, write device reports, stop every agent. */
 async function finish(world: World, options: RunOptions): Promise<DeviceOutcome[]> {
   await drain(world);
+  if (options.shard !== undefined) {
+    const waiting = (missing: number[]): void => options.onLog?.(`waiting for shard(s) ${missing.join(', ')} to drain their queues`);
+    const end = await options.shard.agreeOnDrainEnd(world.wireTransport, world.time.now(), waiting);
+    if (end > world.time.now()) await world.time.advanceTo(end - world.scenario.startMs);
+  }
   await world.snapshotStores();
   const outcomes: DeviceOutcome[] = [];
   for (const device of world.devices.values()) {

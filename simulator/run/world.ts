@@ -1,24 +1,22 @@
 import { createVirtualTime, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { Agent } from '../../agent/agent.js';
 import { createCollector, type Collector } from '../../collector/index.js';
-import type { RecordFacts, StoredRecord } from '../../agent/store/index.js';
+import type { StoredRecord } from '../../agent/store/index.js';
 import type { Transport } from '../../agent/ports/index.js';
 import { mixSeed, mulberry32 } from '../models/prng.js';
 import { modelFor } from '../scenario/devices.js';
 import type { Scenario } from '../scenario/types.js';
-import { recordKey, type Evidence, type StoreSnapshot } from '../verdicts/evidence.js';
+import { recordKey, type Evidence } from '../verdicts/evidence.js';
+import { StoreSamples } from './samples.js';
 import { SimDevice } from './device.js';
 import { Network, quietLogger, type BrokerHandle } from './infra.js';
 import { SimOwner } from './owner.js';
 import { messageKey, nextMacrotask, waitUntil } from './traffic.js';
 import { Phases } from './phases.js';
+import { fleetIdentity } from '../shard/identity.js';
+import type { ShardContext } from '../shard/context.js';
 import nacl from 'tweetnacl';
 
-type SnapshotRow = StoreSnapshot['records'][number] & { id: string; queued: boolean };
-type RowCache = Map<string, Map<number, { row: SnapshotRow; transmit: boolean }>>;
-
-const sameFacts = (old: { row: SnapshotRow; transmit: boolean }, r: RecordFacts): boolean =>
-  old.transmit === r.transmit && old.row.category === r.category && old.row.at === r.at && old.row.expiresAt === r.expiresAt;
 
 /** Real-time cap for one wait on the network (a healthy loopback broker answers in milliseconds). */
 const SETTLE_CAP_MS = 10_000;
@@ -34,6 +32,8 @@ export interface WorldOptions {
   afterBoot?: (agent: Agent, device: { id: string; type: string }) => void;
   /** Devices left unpaired, their pairing window open for an outside companion (no simulated owner). */
   unpaired?: ReadonlySet<string>;
+  /** One shard of a fleet: collectors in a shared-subscription group, the fleet clock (simulator/shard/context.ts). */
+  shard?: ShardContext;
 }
 
 /** Everything alive during a run: virtual time, network, collector, the devices and their owners, the evidence. */
@@ -56,21 +56,20 @@ export class World {
   /** Pairing windows opened at set-up for the devices left unpaired. */
   readonly pairingWindows = new Map<string, { payload: string; setupCode: string; expiresInMs: number }>();
   readonly delivered = new Set<string>();
-  readonly rng: () => number;
+  /** Per device: a shard draws the same numbers for its devices as a one-process run does (see rngFor). */
+  private readonly rngs = new Map<string, () => number>();
   readonly stats = { readings: 0, recordErrors: 0, stalls: 0, unanswered: 0, wireCopies: 0 };
   /** Keys of the messages already in the wire log. */
   private readonly wireSeen = new Set<string>();
   readonly phases = new Phases();
   /** Devices whose timers fired at the current instant since the network last settled (see afterTimer). */
   private readonly firedNow = new Set<string>();
-  /** The rows of each device's previous store sample, by session and sequence number (see sampleRows). */
-  private readonly lastRows = new Map<string, RowCache>();
+  private readonly samples = new StoreSamples();
   private readonly collectorSecret: Uint8Array;
 
   constructor(readonly scenario: Scenario, broker: BrokerHandle, private readonly options: WorldOptions = {}) {
     this.time = createVirtualTime(scenario.startMs, { flush: () => this.afterTimer() });
     this.network = new Network(broker);
-    this.rng = mulberry32(mixSeed(scenario.seed, 'run-loop'));
     // The collector's key is the vendor's; derived from the seed so a run is repeatable (simulation only).
     this.collectorSecret = nacl.hash(new TextEncoder().encode(`sim-collector/${scenario.seed}`)).slice(0, 32);
     this.evidence = { scenario, runEndMs: scenario.endMs, delivered: [], accepted: [], wire: [], stores: [], hostile: [], acks: [], rights: [], auditTrails: [] };
@@ -79,7 +78,10 @@ export class World {
   /** Collector, raw subscriber and attacker on the shared link; then every device boots and is paired. */
   async setUp(): Promise<void> {
     const factory = await this.network.factory(undefined);
-    this.wireTransport = factory({ clientId: `sim-wire-${this.scenario.seed}`, cleanSession: false });
+    const shard = this.options.shard;
+    const tag = shard === undefined ? '' : `-${shard.tag}`;
+    if (shard !== undefined) this.network.traffic.awaitsCollector = false;
+    this.wireTransport = factory({ clientId: `sim-wire-${this.scenario.seed}${tag}`, cleanSession: false });
     this.wireTransport.onMessage((message) => {
       const key = messageKey(message.topic, message.payload);
       this.network.traffic.countWire(message, key);
@@ -95,22 +97,30 @@ export class World {
       if (match?.[1] !== undefined && !this.hostileInFlight) this.lastRequest.set(match[1], message.payload);
     });
     await this.wireTransport.connect();
-    await this.wireTransport.subscribe('ta/v1/#', 1);
-    this.collector = createCollector({ secretKey: this.collectorSecret, now: () => this.time.now() });
-    this.collectorTransport = factory({ clientId: `sim-collector-${this.scenario.seed}`, cleanSession: false });
-    this.collectorTransport.onMessage((message) => this.network.traffic.countCollector(message));
+    for (const filter of shard?.wireFilters(this.scenario) ?? ['ta/v1/#']) await this.wireTransport.subscribe(filter, 1);
+    // A shard's collector may open any device's telemetry, sent at another shard's virtual time: it runs on the fleet clock.
+    this.collector = createCollector({ secretKey: this.collectorSecret, now: () => shard?.clock.now() ?? this.time.now() });
+    shard?.provision(this.collector);
+    const collectorId = `sim-collector-${this.scenario.seed}${tag}`;
+    if (shard !== undefined) await shard.dropSession(factory, collectorId);
+    this.collectorTransport = factory({ clientId: collectorId, cleanSession: false });
+    this.collectorTransport.onMessage((message) => {
+      if (shard?.clock.receive(message.topic, message.payload) !== true) this.network.traffic.countCollector(message);
+    });
     await this.collectorTransport.connect();
-    await this.collector.attach(this.collectorTransport);
+    if (shard !== undefined) await this.collectorTransport.subscribe(shard.clock.filter, 1);
+    await this.collector.attach(this.collectorTransport, shard === undefined ? {} : { shareGroup: shard.group });
     this.collector.onReading((deviceId, reading, meta) => {
       const id = recordKey(reading.id);
       this.delivered.add(`${deviceId}|${id}`);
-      this.evidence.delivered.push({ deviceId, id, category: reading.category, at: reading.at, expiresAt: reading.expiresAt, data: reading.data, receivedAt: meta.receivedAt });
+      this.evidence.delivered.push({ deviceId, id, category: reading.category, at: reading.at, expiresAt: reading.expiresAt, data: reading.data, receivedAt: meta.receivedAt, envelope: `${meta.envelopeSession}:${meta.envelopeSeq}` });
     });
-    this.attacker = factory({ clientId: `sim-attacker-${this.scenario.seed}`, cleanSession: true });
+    this.attacker = factory({ clientId: `sim-attacker-${this.scenario.seed}${tag}`, cleanSession: true });
     await this.attacker.connect();
     for (const spec of this.scenario.devices) {
       const device = new SimDevice({
         id: spec.id, type: spec.type, seed: this.scenario.seed, model: modelFor(this.scenario, spec), time: this.time,
+        identity: fleetIdentity(this.scenario.seed, spec.id),
         recipientPublicKey: this.collector.publicKey, transport: await this.network.factory(spec.id), logger: quietLogger,
         hooks: { onStored: (d, records) => this.onStored(d, records), onTimer: (d) => this.firedNow.add(d.id) },
       });
@@ -129,9 +139,17 @@ export class World {
 
   hostileInFlight = false;
 
+  /** The run loop's random numbers for events on one device (torn writes, hostile payloads), by device. */
+  rngFor(deviceId: string): () => number {
+    let rng = this.rngs.get(deviceId);
+    if (rng === undefined) this.rngs.set(deviceId, (rng = mulberry32(mixSeed(this.scenario.seed, `run-loop/${deviceId}`))));
+    return rng;
+  }
+
   async boot(device: SimDevice): Promise<Agent> {
     const agent = await device.boot();
-    this.collector.addDevice(device.id, agent.publicKeys.box);
+    // With the signing key the collector also follows the device's own key announcements (ownership transfer).
+    this.collector.addDevice(device.id, agent.publicKeys.box, agent.publicKeys.sign);
     this.options.afterBoot?.(agent, { id: device.id, type: device.type });
     return agent;
   }
@@ -216,6 +234,20 @@ export class World {
     return true;
   }
 
+  /**
+   * After links are cut (`deviceId`: that device's; none: every link): wait until the cut clients noticed. Noticing
+   * takes real time (the socket's close event); a device timer that fired before would seal an envelope for a dead
+   * link (a sequence number spent, the readings re-sent later), so a run would depend on how loaded the machine is.
+   */
+  async disconnected(deviceId?: string): Promise<void> {
+    const noticed = (): boolean => {
+      if (deviceId === undefined && (this.collectorTransport.connected || this.wireTransport.connected || this.attacker.connected)) return false;
+      for (const d of this.devices.values()) if ((deviceId === undefined || d.id === deviceId) && d.online) return false;
+      return true;
+    };
+    if (!(await waitUntil(noticed, SETTLE_CAP_MS))) this.stats.stalls++;
+  }
+
   /** After a link comes back: wait for every client that can connect to be connected, then for the backlog. */
   async reconnected(): Promise<void> {
     const expected = (): boolean => {
@@ -242,37 +274,8 @@ export class World {
       if (agent === undefined) continue;
       // What the device's store holds by its own index (the same index every read and publish goes through).
       const records = agent.store.census();
-      this.evidence.stores.push({ deviceId: device.id, takenAt, records: this.sampleRows(device.id, records) });
+      this.evidence.stores.push({ deviceId: device.id, takenAt, records: this.samples.rows(device.id, records, this.delivered) });
     }
-  }
-
-  /**
-   * One snapshot row per stored record. A record that is still stored with the same facts as at the previous sample
-   * shares that sample's row object (rows are read-only evidence): a 30-day run holds each record in a dozen samples,
-   * and a fresh object per sample made the garbage collector the largest single cost of the run.
-   */
-  private sampleRows(deviceId: string, records: readonly RecordFacts[]): SnapshotRow[] {
-    const previous = this.lastRows.get(deviceId);
-    const current: RowCache = new Map();
-    const rows: SnapshotRow[] = [];
-    for (const r of records) {
-      let bySeq = current.get(r.id.session);
-      if (bySeq === undefined) current.set(r.id.session, (bySeq = new Map()));
-      const old = previous?.get(r.id.session)?.get(r.id.seq);
-      // A queued row is reused only while the record is still undelivered; a delivered one never becomes queued again.
-      const row = old !== undefined && sameFacts(old, r) && !(old.row.queued && this.delivered.has(`${deviceId}|${old.row.id}`))
-        ? old.row
-        : this.newRow(deviceId, r);
-      bySeq.set(r.id.seq, { row, transmit: r.transmit });
-      rows.push(row);
-    }
-    this.lastRows.set(deviceId, current);
-    return rows;
-  }
-
-  private newRow(deviceId: string, r: RecordFacts): SnapshotRow {
-    const id = recordKey(r.id);
-    return { id, category: r.category, at: r.at, expiresAt: r.expiresAt, queued: r.transmit && !this.delivered.has(`${deviceId}|${id}`) };
   }
 
   online(): number {
@@ -285,6 +288,9 @@ export class World {
     for (const owner of this.owners.values()) await owner.close().catch(() => undefined);
     for (const device of this.devices.values()) await device.shutdown();
     for (const t of [this.attacker, this.collectorTransport, this.wireTransport]) await t?.close().catch(() => undefined);
+    // Leave no member behind in the shared-subscription group (see ShardContext.dropSession).
+    const shard = this.options.shard;
+    if (shard !== undefined) await shard.dropSession(await this.network.factory(undefined), `sim-collector-${this.scenario.seed}-${shard.tag}`).catch(() => undefined);
     await this.network.close();
   }
 }

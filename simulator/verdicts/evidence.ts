@@ -37,6 +37,11 @@ export interface DeliveredRecord {
   data: Record<string, unknown>;
   /** Collector's virtual time of receipt. */
   receivedAt: number;
+  /**
+   * `session:seq` of the envelope that carried it (hex session id). A sharded run times each delivery by the
+   * envelope's appearance on the broker as the owning shard saw it (simulator/shard/merge.ts).
+   */
+  envelope?: string;
 }
 
 export interface AcceptedRecord {
