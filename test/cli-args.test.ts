@@ -56,6 +56,11 @@ describe('every trust-agent command line uses it', () => {
     [['simulate', '--seed=five'], '--seed must be an integer'],
     [['companion', 'get', '--brokr=mqtts://x'], 'unknown option --brokr (did you mean --broker?)'],
     [['--version-of-nothing'], 'unknown option --version-of-nothing'],
+    [['simulate', '--shard', '1/3'], '--shard needs --broker URL and --ca FILE'],
+    [['simulate', '--shard', '3/3', '--broker', 'mqtts://x:8883', '--ca', 'ca.pem'], '--shard must be i/n with 0 <= i < n'],
+    [['simulate', '--shard-wait', '5m'], '--shard-wait only makes sense with --shard'],
+    [['report', 'merge', 'a', '--outt', 'x'], 'unknown option --outt (did you mean --out?)'],
+    [['report', 'merge'], 'give the shard directories'],
   ])('refuses %j: exit 2, the option named', async (argv, message) => {
     const { code, err } = await cli(argv);
     expect(code).toBe(2);
@@ -67,7 +72,7 @@ describe('every trust-agent command line uses it', () => {
     expect((await cli(['simulate', '--seed', '5', '--duration=2h', '--help'])).code).toBe(0);
   });
 
-  it.each([[['--help']], [['simulate', '--help']], [['companion', '--help']], [['audit', '--help']], [['audit', 'verify', '-h']]])(
+  it.each([[['--help']], [['simulate', '--help']], [['companion', '--help']], [['audit', '--help']], [['audit', 'verify', '-h']], [['report', '--help']], [['report', 'merge', '-h']]])(
     '%j prints usage and exits 0',
     async (argv) => {
       const { code, out } = await cli(argv);

@@ -3,6 +3,7 @@ import nacl from 'tweetnacl';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvelopeReading } from '../agent/codec/envelope.js';
 import { keyId, toHex } from '../agent/crypto/keys.js';
+import type { Transport } from '../agent/ports/transport.js';
 import { topics } from '../agent/topics.js';
 import { createCollector, type KnownDevice } from '../collector/index.js';
 import { DAY, makeDevice, makeWorld, reading, readings, T0, wireTestRandom } from './envelope-fixtures.js';
@@ -206,5 +207,36 @@ describe('keys and devices', () => {
     expect(late).toMatchObject({ ok: true, duplicates: 0 });
     const recent = collector.ingest(TOPIC, device.sealer.seal('telemetry', readings(device, 999, 1), T0));
     expect(recent).toMatchObject({ ok: true, duplicates: 1 });
+  });
+});
+
+describe('attach', () => {
+  /** A transport that records subscriptions and lets the test deliver messages. */
+  function recordingTransport(): { transport: Transport; filters: string[]; deliver(topic: string, payload: Uint8Array): void } {
+    const filters: string[] = [];
+    let handler: ((message: { topic: string; payload: Uint8Array }) => void) | undefined;
+    const transport = {
+      connected: true, security: undefined, connect: async () => undefined, close: async () => undefined,
+      publish: async () => undefined, subscribe: async (filter: string) => void filters.push(filter),
+      onMessage: (h: typeof handler) => void (handler = h), onConnection: () => undefined,
+    } as unknown as Transport;
+    return { transport, filters, deliver: (topic, payload) => handler?.({ topic, payload }) };
+  }
+
+  it('with a shareGroup, telemetry comes through $share/<group>/ (delivered as usual), key announcements whole', async () => {
+    const world = makeWorld();
+    const device = world.device('thermo-1');
+    const { transport, filters, deliver } = recordingTransport();
+    await world.collector.attach(transport, { shareGroup: 'collectors' });
+    expect(filters).toEqual([topics.allDeviceKeys(), `$share/collectors/${topics.allTelemetry()}`]);
+    // The broker delivers a shared subscription's messages under their own topic.
+    deliver(TOPIC, device.sealer.seal('telemetry', readings(device, 0, 2), T0));
+    expect(world.delivered).toHaveLength(2);
+  });
+
+  it.each(['', 'a/b', 'a+', '#', 'x'.repeat(65)])('refuses the group name %j (INVALID_ARGUMENT), subscribing nothing', async (group) => {
+    const { transport, filters } = recordingTransport();
+    await expect(makeWorld().collector.attach(transport, { shareGroup: group })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(filters).toEqual([]);
   });
 });
