@@ -96,6 +96,12 @@ describe('report merge', () => {
     expect(() => mergeShards([a, ofTwo, c])).toThrow(/one of 3/);
   });
 
+  it('merges shards whose hosts reached the broker by other URLs and read the scenario from other paths', () => {
+    const [a, b, c] = shards as [LoadedShard, LoadedShard, LoadedShard];
+    const elsewhere = { ...c, file: { ...c.file, scenario: { ...c.file.scenario, source: '/srv/other/fleet.json', broker: { kind: 'external' as const, url: 'mqtts://10.0.0.5:8883' } } } };
+    expect(mergeShards([a, b, elsewhere]).delivered).toEqual(mergeShards(shards).delivered);
+  });
+
   it('refuses shards made by another version', () => {
     const [a, b, c] = shards as [LoadedShard, LoadedShard, LoadedShard];
     expect(() => mergeShards([a, b, { ...c, file: { ...c.file, version: '0.0.1' } }])).toThrow(/shard-2: made by version 0\.0\.1, but shard-0 by /);

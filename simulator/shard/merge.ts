@@ -36,7 +36,7 @@ function checkShards(shards: readonly LoadedShard[]): Map<string, LoadedShard> {
     if (f.version !== base.version) throw new MergeRefusal(`${s.source}: made by version ${f.version}, but ${first.source} by ${base.version}`);
     if (f.scenario.name !== base.scenario.name) throw new MergeRefusal(`${s.source}: scenario ${f.scenario.name}, but ${first.source} is ${base.scenario.name}`);
     if (f.scenario.seed !== base.scenario.seed) throw new MergeRefusal(`${s.source}: seed ${f.scenario.seed}, but ${first.source} has seed ${base.scenario.seed}`);
-    if (JSON.stringify(f.scenario) !== JSON.stringify(base.scenario)) {
+    if (JSON.stringify(comparable(f.scenario)) !== JSON.stringify(comparable(base.scenario))) {
       throw new MergeRefusal(`${s.source}: the scenario differs from ${first.source} (same name and seed, other devices, events or duration)`);
     }
     if (f.shard.count !== base.shard.count) throw new MergeRefusal(`${s.source}: shard ${f.shard.index}/${f.shard.count}, but ${first.source} is one of ${base.shard.count}`);
@@ -55,6 +55,14 @@ function checkShards(shards: readonly LoadedShard[]): Map<string, LoadedShard> {
     throw new MergeRefusal(`the shards (${given}) do not cover the fleet: ${missing.length} device(s) in none: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
   }
   return owner;
+}
+
+/** What must agree between shards: everything but where each host found the file and how it reaches the broker. */
+function comparable(scenario: Scenario): Omit<Scenario, 'broker' | 'source'> {
+  const { broker: _broker, source: _source, ...rest } = scenario;
+  void _broker;
+  void _source;
+  return rest;
 }
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
