@@ -3,6 +3,7 @@ import { runAgentBench } from './agent.js';
 import { runDecodeBench } from './decode.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runEnvelopeBytesBench } from './envelope-bytes.js';
+import { runFlashBench } from './flash.js';
 import { runFleetBench } from './fleet.js';
 import { runMemoryBench } from './memory.js';
 import { runOwnerBench } from './owner.js';
@@ -14,6 +15,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   decode: runDecodeBench,
   envelope: runEnvelopeBench,
   'envelope-bytes': runEnvelopeBytesBench,
+  flash: runFlashBench,
   policy: runPolicyBench,
   owner: runOwnerBench,
   store: runStoreBench,

@@ -1,8 +1,9 @@
-import { TrustError } from '../errors.js';
+import { TrustError, isTrustError } from '../errors.js';
 import type { StoreContext } from './context.js';
 import type { StoredRecord } from './contract.js';
 import type { GateOutput } from '../policy/contract.js';
 import { categoryTag, newDataKey } from './sealed-files.js';
+import { evictOverflow } from './maintenance.js';
 import { persistKeyFile } from './rollback.js';
 import { epochKeyOf, type EpochState } from './store-index.js';
 import { writeRecords, type PendingRecord } from './writer.js';
@@ -46,6 +47,30 @@ export async function prepareAppend(ctx: StoreContext, outputs: readonly GateOut
   }
   const touched = await writeRecords(ctx, pending);
   return { stored, touched };
+}
+
+/**
+ * A full flash follows the overflow rule (docs/storage.md, "Overflow rule"): when an append finds no room
+ * (STORE_FULL), the part the rule would drop next goes (oldest first, parts with essential records last) and the
+ * append is tried again, until it fits or nothing is left to drop. Only when the failed attempt stored nothing:
+ * a call that stored some records before the flash filled rejects as before ("maybe stored").
+ */
+export async function appendMakingRoom(ctx: StoreContext, outputs: readonly GateOutput[]): Promise<{ stored: StoredRecord[]; touched: string[] }> {
+  for (;;) {
+    const before = ctx.index.records;
+    try {
+      return await prepareAppend(ctx, outputs);
+    } catch (error) {
+      if (!isFull(error) || ctx.index.records !== before || before === 0) throw error;
+      await evictOverflow(ctx, { maxRecords: before - 1, maxBytes: Number.POSITIVE_INFINITY });
+      if (ctx.index.records >= before) throw error;
+      ctx.logger.warn('store: flash full; dropped the oldest part by the overflow rule', { dropped: before - ctx.index.records });
+    }
+  }
+}
+
+function isFull(error: unknown): boolean {
+  return isTrustError(error, 'STORE_FULL') || (isTrustError(error) && isTrustError((error as { cause?: unknown }).cause, 'STORE_FULL'));
 }
 
 function epochFor(ctx: StoreContext, category: string, epoch: number, fresh: EpochState[]): EpochState {

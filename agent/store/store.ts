@@ -15,7 +15,7 @@ import { rewriteCategory } from './rewrite.js';
 import { deriveSecrets, loadHighWater, saveHighWater } from './sealed-files.js';
 import { StoreIndex } from './store-index.js';
 import { TrustedClock, type ClockFault, type TrustedClockOptions } from './trusted-clock.js';
-import { prepareAppend } from './append.js';
+import { appendMakingRoom } from './append.js';
 import { Outbox } from './outbox.js';
 import { NoncePool } from './frames.js';
 import type { RollbackReport } from './rollback.js';
@@ -119,7 +119,7 @@ class DurableStore implements Store {
   async append(outputs: readonly GateOutput[]): Promise<StoredRecord[]> {
     this.open();
     const { stored, touched } = await this.mutex.run(async () => {
-      const result = await prepareAppend(this.ctx, outputs);
+      const result = await appendMakingRoom(this.ctx, outputs);
       await evictOverflow(this.ctx, this.limits);
       return result;
     });
@@ -154,14 +154,18 @@ class DurableStore implements Store {
     if (wrote) await this.ctx.commit.commit([this.ctx.names.ackFile]);
   }
 
-  async sweep(): Promise<PurgeReport[]> {
+  /**
+   * `scheduled`: the periodic sweep, the only one that persists the high-water mark when a timer runs (docs/storage.md,
+   * "Clock rule": once per sweep interval bounds the loss; the sweeps before every batch would write it once a minute).
+   */
+  async sweep(scheduled = this.timer === undefined): Promise<PurgeReport[]> {
     this.open();
     return this.mutex.run(async () => {
       const now = this.ctx.clock.now();
       const reports = await sweepExpired(this.ctx, now);
       await sweepQuarantine(this.ctx, now);
       await compactAcks(this.ctx);
-      await this.persistHighWater(false);
+      if (scheduled) await this.persistHighWater(false);
       this.lastSweepAt = now;
       return reports;
     });
@@ -301,7 +305,7 @@ class DurableStore implements Store {
       timer.handle = scheduler.setTimeout(() => {
         if (this.closed) return;
         arm(); // re-arm first: a slow sweep must not stretch the schedule
-        this.sweep().catch((cause: unknown) => {
+        this.sweep(true).catch((cause: unknown) => {
           this.ctx.logger.error('store: scheduled sweep failed', { code: (cause as { code?: string }).code });
         });
       }, everyMs);

@@ -79,6 +79,9 @@ function batchFor(ctx: StoreContext, epoch: EpochState, batches: Map<Part, PartB
   return batch;
 }
 
+/** No space left, a file-size limit, a quota: the flash cannot take these bytes. */
+const FULL_CODES = ['ENOSPC', 'EFBIG', 'EDQUOT'];
+
 async function appendBatch(ctx: StoreContext, batch: PartBatch): Promise<void> {
   const data = new Uint8Array(batch.length);
   let at = 0;
@@ -91,7 +94,7 @@ async function appendBatch(ctx: StoreContext, batch: PartBatch): Promise<void> {
   } catch (cause) {
     await undoPartial(ctx, batch);
     if (isTrustError(cause, 'STORE_FULL')) throw cause;
-    const full = (cause as { code?: unknown } | null)?.code === 'ENOSPC';
+    const full = FULL_CODES.includes(String((cause as { code?: unknown } | null)?.code));
     throw new TrustError(full ? 'STORE_FULL' : 'STORAGE', full ? 'storage is full' : 'segment append failed', { cause });
   }
   batch.part.bytes += batch.length;

@@ -190,6 +190,7 @@ async function walk(dir: string, root: string, out: string[]): Promise<void> {
 function storageError(operation: string, cause: unknown): TrustError {
   if (cause instanceof TrustError) return cause;
   const code = (cause as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOSPC') return new TrustError('STORE_FULL', `storage full during ${operation}`, { cause });
+  // No space, a file-size limit (EFBIG) or a quota: the flash cannot take the bytes (docs/storage.md, "Overflow rule").
+  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') return new TrustError('STORE_FULL', `storage full during ${operation}`, { cause });
   return new TrustError('STORAGE', `storage ${operation} failed${code === undefined ? '' : ` (${code})`}`, { cause });
 }
