@@ -1,5 +1,6 @@
 // npm run bench [-- section ...]: each section prints its figures next to a floor measured in the same run.
 import { runAgentBench } from './agent.js';
+import { runBootBench } from './boot.js';
 import { runDecodeBench } from './decode.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runEnvelopeBytesBench } from './envelope-bytes.js';
@@ -12,6 +13,7 @@ import { runStoreBench } from './store.js';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   agent: runAgentBench,
+  boot: runBootBench,
   decode: runDecodeBench,
   envelope: runEnvelopeBench,
   'envelope-bytes': runEnvelopeBytesBench,
