@@ -1,5 +1,6 @@
 // npm run bench [-- section ...]: each section prints its figures next to a floor measured in the same run.
 import { runAgentBench } from './agent.js';
+import { runAllocBench } from './alloc.js';
 import { runBootBench } from './boot.js';
 import { runDecodeBench } from './decode.js';
 import { runEnvelopeBench } from './envelope.js';
@@ -13,6 +14,7 @@ import { runStoreBench } from './store.js';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   agent: runAgentBench,
+  alloc: runAllocBench,
   boot: runBootBench,
   decode: runDecodeBench,
   envelope: runEnvelopeBench,

@@ -15,6 +15,15 @@ export function encodeCbor(value: unknown): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
 }
 
+/**
+ * The encoding as a view of the encoder's own output, not copied: valid only until the next encode. For hot paths
+ * that copy it at once (the store's sealFrame), so each record does not pay for a copy it throws away.
+ */
+export function encodeCborTransient(value: unknown): Uint8Array {
+  const bytes = encoder.encode(value);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export type { DecodeLimits, DecodeProbe } from './cbor-decode.js';
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxBytes: 64 * 1024, maxDepth: 8 };

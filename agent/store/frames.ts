@@ -1,6 +1,6 @@
 import nacl from 'tweetnacl';
 import type { RandomSource } from '../crypto/random.js';
-import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { decodeCbor, encodeCbor, encodeCborTransient } from '../codec/cbor.js';
 import { TrustError } from '../errors.js';
 import { crc32, readU32, writeU32 } from './crc32.js';
 
@@ -51,18 +51,33 @@ export class NoncePool {
   }
 }
 
+/** tweetnacl's documented low-level API (missing from its .d.ts). */
+const lowlevel = (nacl as unknown as {
+  lowlevel: { crypto_secretbox(c: Uint8Array, m: Uint8Array, d: number, n: Uint8Array, k: Uint8Array): number };
+}).lowlevel;
+/** secretbox's input starts with 32 zero bytes; its output starts with 16, then the tag and the ciphertext. */
+const ZERO_BYTES = 32;
+
+/**
+ * The frame is the only allocation (issue 12 item 5: `nacl.secretbox` would allocate two arrays of the body's size
+ * per record, and the frame a third copy). The body is encoded straight into the frame and sealed in place:
+ * crypto_secretbox works position by position, so input and output may alias (as in agent/crypto/suites.ts). The
+ * box region starts 16 bytes before the tag, inside the nonce's place, so the nonce is written after sealing.
+ */
 export function sealFrame(body: RecordBody, key: Uint8Array, nonces: NoncePool): Uint8Array {
-  const plain = encodeCbor({
+  const plain = encodeCborTransient({
     o: body.ord, s: body.session, q: body.seq, c: body.category, a: body.at, x: body.expiresAt,
     t: body.transmit, e: body.essential, d: body.data,
   });
   const nonce = nonces.next();
-  const box = nacl.secretbox(plain, nonce, key);
-  const length = nonce.length + box.length;
+  const length = MIN_SEALED + plain.length;
   if (length > MAX_SEALED) throw new TrustError('OVERSIZED', `record of ${length} bytes exceeds ${MAX_SEALED}`);
   const frame = new Uint8Array(FRAME_HEADER + length);
+  const boxStart = frame.length - plain.length - ZERO_BYTES;
+  frame.set(plain, boxStart + ZERO_BYTES);
+  const box = frame.subarray(boxStart);
+  if (lowlevel.crypto_secretbox(box, box, box.length, nonce, key) !== 0) throw new TrustError('INVALID_ARGUMENT', 'secretbox refused its input');
   frame.set(nonce, FRAME_HEADER);
-  frame.set(box, FRAME_HEADER + nonce.length);
   writeU32(frame, 0, length);
   writeU32(frame, 4, crc32(frame, FRAME_HEADER));
   return frame;

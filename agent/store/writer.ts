@@ -83,12 +83,7 @@ function batchFor(ctx: StoreContext, epoch: EpochState, batches: Map<Part, PartB
 const FULL_CODES = ['ENOSPC', 'EFBIG', 'EDQUOT'];
 
 async function appendBatch(ctx: StoreContext, batch: PartBatch): Promise<void> {
-  const data = new Uint8Array(batch.length);
-  let at = 0;
-  for (const chunk of batch.chunks) {
-    data.set(chunk, at);
-    at += chunk.length;
-  }
+  const data = batch.chunks.length === 1 && batch.chunks[0] !== undefined ? batch.chunks[0] : concatChunks(batch);
   try {
     await ctx.storage.append(batch.part.name, data);
   } catch (cause) {
@@ -98,6 +93,17 @@ async function appendBatch(ctx: StoreContext, batch: PartBatch): Promise<void> {
     throw new TrustError(full ? 'STORE_FULL' : 'STORAGE', full ? 'storage is full' : 'segment append failed', { cause });
   }
   batch.part.bytes += batch.length;
+}
+
+/** One append per part: a single frame goes as it is, several are joined. */
+function concatChunks(batch: PartBatch): Uint8Array {
+  const data = new Uint8Array(batch.length);
+  let at = 0;
+  for (const chunk of batch.chunks) {
+    data.set(chunk, at);
+    at += chunk.length;
+  }
+  return data;
 }
 
 /** A failed append may have left part of a frame behind; cut it so later frames do not follow garbage. */
