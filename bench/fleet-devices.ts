@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { createAgent, type Agent } from '../agent/agent.js';
 import { registryFor } from '../agent/policy/devices/index.js';
 import { memoryStorage } from '../agent/adapters/memory/index.js';
-import { nodeMqttTransport, nodeRandom, nodeScheduler, systemClock } from '../agent/adapters/node/index.js';
+import { nodeCrypto, nodeMqttTransport, nodeRandom, nodeScheduler, systemClock } from '../agent/adapters/node/index.js';
 import { encodeCbor } from '../agent/codec/cbor.js';
 import type { LoggerPort, RandomPort } from '../agent/ports/index.js';
 import type { WorkerInit } from './fleet-protocol.js';
@@ -58,7 +58,8 @@ export async function startAgentDevice(deviceId: string, init: WorkerInit, share
       recipientPublicKey: init.collectorPublicKey,
       telemetry: { batchDelayMs: init.batchDelayMs, maxBatch: init.maxBatch },
     },
-    { random: shared.random, clock: systemClock(), scheduler: nodeScheduler(), storage: memoryStorage(), transport, logger: shared.logger },
+    // node:crypto Ed25519/X25519, as nodePorts gives a Node device (issue 12 item 4).
+    { random: shared.random, clock: systemClock(), scheduler: nodeScheduler(), storage: memoryStorage(), transport, logger: shared.logger, crypto: nodeCrypto() },
   );
   try {
     await agent.start();
