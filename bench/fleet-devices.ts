@@ -13,6 +13,9 @@ import { encodeCbor } from '../agent/codec/cbor.js';
 import type { LoggerPort, RandomPort } from '../agent/ports/index.js';
 import type { WorkerInit } from './fleet-protocol.js';
 
+/** One per worker: installed (and checked against its known answers) by the first agent, the same object after. */
+const NODE_CRYPTO = nodeCrypto();
+
 export interface SimDevice {
   readonly deviceId: string;
   readonly boxPublicKey: Uint8Array;
@@ -59,7 +62,7 @@ export async function startAgentDevice(deviceId: string, init: WorkerInit, share
       telemetry: { batchDelayMs: init.batchDelayMs, maxBatch: init.maxBatch },
     },
     // node:crypto Ed25519/X25519, as nodePorts gives a Node device (issue 12 item 4).
-    { random: shared.random, clock: systemClock(), scheduler: nodeScheduler(), storage: memoryStorage(), transport, logger: shared.logger, crypto: nodeCrypto() },
+    { random: shared.random, clock: systemClock(), scheduler: nodeScheduler(), storage: memoryStorage(), transport, logger: shared.logger, crypto: NODE_CRYPTO },
   );
   try {
     await agent.start();
