@@ -53,7 +53,18 @@ function fresh(bytes: Buffer): Uint8Array {
   return out;
 }
 
+let shared: CryptoPort | undefined;
+
+/**
+ * One port per process: its KeyObject caches serve every agent, and an agent booting with the port already installed
+ * skips the known-answer check (about 1 ms of each boot otherwise).
+ */
 export function nodeCrypto(): CryptoPort {
+  shared ??= createNodeCrypto();
+  return shared;
+}
+
+function createNodeCrypto(): CryptoPort {
   const edPrivate = keyCache((seed) => createPrivateKey({ key: Buffer.from(der(ED25519_PKCS8, seed)), format: 'der', type: 'pkcs8' }));
   const edPublic = keyCache((raw) => createPublicKey({ key: Buffer.from(der(ED25519_SPKI, raw)), format: 'der', type: 'spki' }));
   const xPrivate = keyCache((scalar) => createPrivateKey({ key: Buffer.from(der(X25519_PKCS8, scalar)), format: 'der', type: 'pkcs8' }));
