@@ -21,8 +21,8 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 const out = mkdtempSync(join(tmpdir(), 'sim-shard-'));
-// The 30-day fleet compressed to one virtual day, every event run for real (as the other simulator tests do).
-const FLEET = ['simulate', 'scale/fleet-30d', '--duration', '1d', '--rescale', '--quiet'];
+// The 30-day fleet compressed to 12 virtual hours, every event run for real (as the other simulator tests do).
+const FLEET = ['simulate', 'scale/fleet-30d', '--duration', '12h', '--rescale', '--quiet'];
 const report = (dir: string): SimulationReport => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SimulationReport;
 
 // Three shard processes and one whole-fleet process, each shard against the same Mosquitto (the whole fleet on a
