@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSummaryTable, type SimulationReport } from '../simulator/report/index.js';
-import { DATA_MODEL } from '../simulator/verdicts/data-model.js';
+import { categoriesOf, rulesOf } from '../simulator/verdicts/data-model.js';
 import { fmtAge } from '../simulator/report/svg.js';
 
 // One real run through the built CLI, then the terminal output, the HTML pages and report.json are read as a person
@@ -33,7 +33,7 @@ describe('the report agrees with itself', () => {
     for (const device of report.devices) {
       const line = terminal.split('\n').find((l) => l.startsWith(`  ${device.id} `)) ?? '';
       const row = devicesTable.slice(devicesTable.indexOf(` ${device.id} `));
-      for (const category of Object.keys(DATA_MODEL[device.type as keyof typeof DATA_MODEL])) {
+      for (const category of categoriesOf(device)) {
         const n = device.delivered[category] ?? 0;
         expect(line, `${device.id} ${category} in the terminal`).toMatch(new RegExp(`${category} \\w+ \\(${n}\\)`));
         // One device per type here, so the chart row of the type is this device's.
@@ -53,7 +53,7 @@ describe('the report agrees with itself', () => {
     const row = (key: string) => report.storage.find((r) => r.key === key);
     expect(row('fitness-tracker · location')?.retentionMs).toBe(12 * 3_600_000);
     expect(html).toMatch(new RegExp(`>[^<]* of ${fmtAge(12 * 3_600_000)} · max \\d+ records</text>`));
-    expect(row('thermostat · climate')?.retentionMs).toBe(DATA_MODEL.thermostat.climate?.maxRetentionMs);
+    expect(row('thermostat · climate')?.retentionMs).toBe(rulesOf({ type: 'thermostat' }).climate?.maxRetentionMs);
     for (const r of report.storage) expect(r.maxAgeMs, r.key).toBeLessThanOrEqual(r.retentionMs + 60_000);
   });
 

@@ -46,7 +46,7 @@ describe('a deliberately broken agent makes the right verdict fail', () => {
     });
     const verdict = (id: string) => result.verdicts.find((v) => v.id === id);
     expect(verdict('minimisation')?.pass).toBe(false);
-    expect(JSON.stringify(verdict('minimisation')?.firstOffending)).toMatch(/GPS precision|raw track id/);
+    expect(JSON.stringify(verdict('minimisation')?.firstOffending)).toMatch(/lat precision beyond|lon precision beyond|raw trackId/);
     // The rest of the pipeline is unharmed: sealed on the wire, delivered exactly once.
     expect(verdict('wire-encrypted')?.pass).toBe(true);
     expect(verdict('delivery')?.pass).toBe(true);

@@ -96,11 +96,11 @@ describe('each verdict fails on a crafted violation', () => {
 
   it('minimisation: raw GPS precision, a point at home, identities in lock events, raw heart rate', () => {
     const cases: Array<[(e: Evidence) => void, RegExp]> = [
-      [(e) => { const r = e.delivered.find((d) => d.category === 'location' && d.at > at(3 * HOUR)); if (r) r.data.lat = 52.37817; }, /GPS precision/],
+      [(e) => { const r = e.delivered.find((d) => d.category === 'location' && d.at > at(3 * HOUR)); if (r) r.data.lat = 52.37817; }, /lat precision beyond the 0\.01 grid/],
       [(e) => { const r = e.delivered.find((d) => d.category === 'access' && d.at > at(3 * HOUR)); if (r) r.data.userName = 'Alice Martin'; }, /userName/],
       [(e) => { const r = e.delivered.find((d) => d.category === 'access' && d.at > at(3 * HOUR)); if (r) r.data.userId = 'u-7f3a91'; }, /raw userId/],
-      [(e) => { const r = e.delivered.find((d) => d.category === 'heart-rate' && d.at > at(3 * HOUR)); if (r) r.data = { bpm: 73 }; }, /raw heart rate/],
-      [(e) => { const r = e.delivered.find((d) => d.category === 'climate' && d.at > at(3 * HOUR)); if (r) r.data.temperatureC = 20.37; }, /0\.5 °C/],
+      [(e) => { const r = e.delivered.find((d) => d.category === 'heart-rate' && d.at > at(3 * HOUR)); if (r) r.data = { bpm: 73 }; }, /field bpm sent instead of the per-minute aggregate/],
+      [(e) => { const r = e.delivered.find((d) => d.category === 'climate' && d.at > at(3 * HOUR)); if (r) r.data.temperatureC = 20.37; }, /temperatureC not rounded to 0\.5/],
     ];
     for (const [mutate, why] of cases) {
       const e = copy();

@@ -1,7 +1,7 @@
 import { TrustError } from '../../agent/errors.js';
 import type { FieldDef, Registry } from '../../agent/policy/registry-types.js';
 import { parseDuration } from '../scenario/duration.js';
-import type { DeviceModel, DeviceType, Reading, ReadingValue } from './types.js';
+import type { DeviceModel, Reading, ReadingValue } from './types.js';
 
 /** One recorded reading of a trace; `offsetMs` from the scenario start, so the trace follows the run's start. */
 export interface TraceReading {
@@ -60,7 +60,7 @@ export function parseTrace(text: string, source: string, registry: Registry, sta
 }
 
 /** A device model that replays a trace: `step` returns the trace's readings in [from, to), like any model. */
-export function createTraceModel(type: DeviceType, startMs: number, readings: readonly TraceReading[]): DeviceModel {
+export function createTraceModel(type: string, startMs: number, readings: readonly TraceReading[]): DeviceModel {
   let next = 0;
   return {
     type,

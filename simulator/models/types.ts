@@ -34,7 +34,8 @@ export interface ModelOptions {
 }
 
 export interface DeviceModel {
-  readonly type: DeviceType;
+  /** A shipped DeviceType, or a custom type replayed from a trace. */
+  readonly type: string;
   /**
    * Readings with `fromMs <= at < toMs`, in time order. The world keeps running between calls: a gap (the
    * device was powered off) produces no readings for the gap. Calls must move forward in time.

@@ -1,7 +1,7 @@
 import { formatDuration } from '../scenario/duration.js';
 import type { Scenario } from '../scenario/types.js';
-import { DATA_MODEL } from '../verdicts/data-model.js';
-import { buildTimeline, deviceType, tightestRetention } from '../verdicts/timeline.js';
+import { rulesOf } from '../verdicts/data-model.js';
+import { buildTimeline, deviceOf, tightestRetention } from '../verdicts/timeline.js';
 import type { Evidence, Verdict } from '../verdicts/evidence.js';
 
 /** Everything the JSON, JUnit and HTML outputs show. Deterministic for a seed, except the optional `runtime`. */
@@ -91,7 +91,7 @@ function readingSeries(evidence: Evidence): SimulationReport['readings'] {
   const buckets = Math.ceil(scenario.durationMs / bucketMs);
   const series = new Map<string, number[]>();
   for (const d of scenario.devices) {
-    for (const category of Object.keys(DATA_MODEL[d.type])) series.set(`${d.type} · ${category}`, new Array<number>(buckets).fill(0));
+    for (const category of Object.keys(rulesOf(d))) series.set(`${d.type} · ${category}`, new Array<number>(buckets).fill(0));
   }
   for (const r of evidence.delivered) {
     const counts = series.get(`${typeOf(scenario, r.deviceId)} · ${r.category}`);
@@ -136,11 +136,11 @@ function storageRows(evidence: Evidence): SimulationReport['storage'] {
   const timeline = buildTimeline(scenario);
   const limitOf = (deviceId: string, category: string, from: number, to: number): number => {
     const limit = tightestRetention(timeline, deviceId, category, from, to);
-    return Number.isFinite(limit) ? limit : (DATA_MODEL[deviceType(scenario, deviceId)][category]?.maxRetentionMs ?? 0);
+    return Number.isFinite(limit) ? limit : (rulesOf(deviceOf(scenario, deviceId))[category]?.maxRetentionMs ?? 0);
   };
   const rows = new Map<string, { key: string; retentionMs: number; maxAgeMs: number; maxCount: number; share: number }>();
   for (const d of scenario.devices) {
-    for (const category of Object.keys(DATA_MODEL[d.type])) {
+    for (const category of Object.keys(rulesOf(d))) {
       const key = `${d.type} · ${category}`;
       // Nothing stored: the limit in force at the end of the run (the tightest over the devices of the type).
       const limit = limitOf(d.id, category, scenario.endMs, scenario.endMs);

@@ -1,5 +1,6 @@
 import { createAgent, type Agent } from '../../agent/agent.js';
 import { registryFor } from '../../agent/policy/devices/index.js';
+import type { Registry } from '../../agent/policy/registry-types.js';
 import type { DeviceType } from '../../agent/config.js';
 import { memoryStorage, seededRandom, type MemoryStorage, type VirtualTime } from '../../agent/adapters/memory/index.js';
 import type { LoggerPort, Ports, SchedulerPort, StoragePort, TimerHandle, TransportOptions } from '../../agent/ports/index.js';
@@ -80,6 +81,8 @@ export interface SimDeviceOptions {
   type: DeviceType;
   seed: number;
   model: DeviceModel;
+  /** A custom type's registry (from the scenario); a shipped type runs its own. */
+  registry?: Registry;
   time: VirtualTime;
   recipientPublicKey: Uint8Array;
   transport: (options: TransportOptions) => CountedTransport;
@@ -137,7 +140,7 @@ export class SimDevice {
       logger: this.options.logger,
     };
     const agent = await createAgent({
-      deviceId: this.id, deviceType: this.type, recipientPublicKey: this.options.recipientPublicKey, registry: registryFor(this.type),
+      deviceId: this.id, deviceType: this.type, recipientPublicKey: this.options.recipientPublicKey, registry: this.options.registry ?? registryFor(this.type),
     }, ports);
     this.transport = transport;
     agent.onStored((records) => this.options.hooks.onStored(this, records));

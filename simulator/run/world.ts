@@ -120,7 +120,7 @@ export class World {
     for (const spec of this.scenario.devices) {
       const device = new SimDevice({
         id: spec.id, type: spec.type, seed: this.scenario.seed, model: modelFor(this.scenario, spec), time: this.time,
-        identity: fleetIdentity(this.scenario.seed, spec.id),
+        identity: fleetIdentity(this.scenario.seed, spec.id), ...(spec.registry === undefined ? {} : { registry: spec.registry }),
         recipientPublicKey: this.collector.publicKey, transport: await this.network.factory(spec.id), logger: quietLogger,
         hooks: { onStored: (d, records) => this.onStored(d, records), onTimer: (d) => this.firedNow.add(d.id) },
       });

@@ -4,7 +4,10 @@ import { registryFor } from '../../agent/policy/devices/index.js';
 import { parseTrace, type TraceReading } from '../models/trace.js';
 import { TrustError } from '../../agent/errors.js';
 import { mixSeed } from '../models/prng.js';
-import type { DeviceType } from '../models/types.js';
+import { DEVICE_TYPES, type DeviceType } from '../models/types.js';
+import { loadRegistry } from '../../agent/policy/registry.js';
+import type { Registry } from '../../agent/policy/registry-types.js';
+import { isShippedType } from './devices.js';
 import { categoryRule } from '../verdicts/data-model.js';
 import { parseDuration } from './duration.js';
 import { JsonSyntaxError, formatPath, lineOf, parseJsonWithLines, type JsonPath } from './json-source.js';
@@ -66,7 +69,7 @@ interface RawScenario {
   speed?: 'virtual' | 'realtime';
   broker?: 'embedded' | { url: string; ca?: string };
   home?: { lat: number; lon: number };
-  fleet: Array<{ type: DeviceType; count: number; idPrefix?: string; trace?: string }>;
+  fleet: Array<{ type: string; count: number; idPrefix?: string; trace?: string; registry?: string }>;
   enforcementBound?: string | number;
   events?: Array<Record<string, unknown> & { type: string; at: string | number }>;
 }
@@ -108,6 +111,10 @@ function expandFleet(raw: RawScenario, report: Report): ScenarioDevice[] {
   const seen = new Set<string>();
   raw.fleet.forEach((group, g) => {
     const prefix = group.idPrefix ?? group.type;
+    if (!isShippedType(group.type) && (group.registry === undefined || group.trace === undefined)) {
+      report(['fleet', g, 'type'], `"${group.type}" is not a shipped type (${DEVICE_TYPES.join(', ')}): a custom type needs its "registry" and a "trace"`);
+      return;
+    }
     for (let n = 1; n <= group.count; n++) {
       const id = `${prefix}-${n}`;
       if (seen.has(id)) {
@@ -115,7 +122,10 @@ function expandFleet(raw: RawScenario, report: Report): ScenarioDevice[] {
         return;
       }
       seen.add(id);
-      devices.push({ id, type: group.type, seed: mixSeed(raw.seed, id), ...(group.trace === undefined ? {} : { traceFile: group.trace }) });
+      devices.push({
+        id, type: group.type, seed: mixSeed(raw.seed, id),
+        ...(group.trace === undefined ? {} : { traceFile: group.trace }), ...(group.registry === undefined ? {} : { registryFile: group.registry }),
+      });
     }
   });
   return devices;
@@ -169,8 +179,9 @@ function resolvePatch(
     const retention = typeof value === 'object' && value !== null ? (value as { retention?: string | number }).retention : undefined;
     if (retention !== undefined) change.retentionMs = parseDuration(retention);
     patch[category] = change;
-    if (!device) continue;
-    const rule = categoryRule(device.type, category);
+    // A custom type's categories are known once its registry is read (checkCustomPatches, at load).
+    if (!device || device.registryFile !== undefined) continue;
+    const rule = categoryRule(device, category);
     if (!rule) report([...path, category], `"${category}" is not a category of a ${device.type}`);
     else if (rule.safety && change.setting !== 'full') report([...path, category], `"${category}" is safety data and cannot be changed`);
   }
@@ -182,7 +193,7 @@ function resolvePolicyUpdate(
 ): ScenarioEvent {
   const deviceType = raw.deviceType as DeviceType;
   const category = raw.category as string;
-  if (!categoryRule(deviceType, category)) report([...path, 'category'], `"${category}" is not a category of a ${deviceType}`);
+  if (!categoryRule({ type: deviceType }, category)) report([...path, 'category'], `"${category}" is not a category of a ${deviceType}`);
   const w = raw.widen as { retention?: string | number; recipients?: string[]; default?: PreferenceChange['setting'] };
   const widen: Extract<ScenarioEvent, { type: 'policy-update' }>['widen'] = {};
   if (w.retention !== undefined) widen.retentionMs = parseDuration(w.retention);
@@ -193,27 +204,73 @@ function resolvePolicyUpdate(
 
 /**
  * Devices with a `trace` replay it instead of the synthetic model: read relative to the scenario file and checked
- * against the device type's registry, each problem named by trace file, line and field.
+ * against the device type's registry (a custom type's own, from its `registry` file), each problem named by trace
+ * file, line and field.
  */
 export async function attachTraces(scenario: Scenario, scenarioPath: string): Promise<Scenario> {
   if (!scenario.devices.some((d) => d.traceFile !== undefined)) return scenario;
   const loaded = new Map<string, TraceReading[]>();
+  const registries = new Map<string, Registry>();
   const devices: ScenarioDevice[] = [];
   for (const device of scenario.devices) {
     if (device.traceFile === undefined) {
       devices.push(device);
       continue;
     }
+    const registry = device.registryFile === undefined ? undefined : await customRegistry(device, scenarioPath, registries);
     const file = resolve(dirname(scenarioPath), device.traceFile);
-    let readings = loaded.get(file);
+    const key = `${registry?.deviceType ?? device.type}\u0000${file}`;
+    let readings = loaded.get(key);
     if (readings === undefined) {
-      const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-        throw new TrustError('INVALID_CONFIG', `${scenarioPath}: fleet trace ${device.traceFile}: cannot read ${file}`, { cause });
-      });
-      readings = parseTrace(text, device.traceFile, registryFor(device.type), scenario.startMs);
-      loaded.set(file, readings);
+      const text = await readText(file, scenarioPath, `fleet trace ${device.traceFile}`);
+      readings = parseTrace(text, device.traceFile, registry ?? registryFor(device.type), scenario.startMs);
+      loaded.set(key, readings);
     }
-    devices.push({ ...device, trace: readings });
+    devices.push({ ...device, trace: readings, ...(registry === undefined ? {} : { registry }) });
   }
-  return { ...scenario, devices };
+  const resolved = { ...scenario, devices };
+  checkCustomPatches(resolved, scenarioPath);
+  return resolved;
+}
+
+async function readText(file: string, scenarioPath: string, what: string): Promise<string> {
+  return readFile(file, 'utf8').catch((cause: unknown) => {
+    throw new TrustError('INVALID_CONFIG', `${scenarioPath}: ${what}: cannot read ${file}`, { cause });
+  });
+}
+
+/** A custom type's JSON registry, validated by the agent's own loadRegistry and matched to the fleet entry's type. */
+async function customRegistry(device: ScenarioDevice, scenarioPath: string, cache: Map<string, Registry>): Promise<Registry> {
+  const file = resolve(dirname(scenarioPath), device.registryFile ?? '');
+  const cached = cache.get(file);
+  if (cached) return cached;
+  const what = `fleet registry ${device.registryFile ?? ''}`;
+  const text = await readText(file, scenarioPath, what);
+  let registry: Registry;
+  try {
+    registry = loadRegistry(JSON.parse(text));
+  } catch (cause) {
+    throw new TrustError('INVALID_CONFIG', `${scenarioPath}: ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  if (registry.deviceType !== device.type) {
+    throw new TrustError('INVALID_CONFIG', `${scenarioPath}: ${what}: is the registry of "${registry.deviceType}", the fleet entry says "${device.type}"`);
+  }
+  cache.set(file, registry);
+  return registry;
+}
+
+/** Preference events of custom devices, checked against their registry once it is read (as the schema step does for the shipped). */
+function checkCustomPatches(scenario: Scenario, scenarioPath: string): void {
+  const problems: string[] = [];
+  for (const e of scenario.events) {
+    if (e.type !== 'preference') continue;
+    const device = scenario.devices.find((d) => d.id === e.device);
+    if (device?.registry === undefined) continue;
+    for (const [category, change] of Object.entries(e.patch)) {
+      const rule = categoryRule(device, category);
+      if (!rule) problems.push(`events[${e.index}].patch.${category}: "${category}" is not a category of a ${device.type}`);
+      else if (rule.safety && change.setting !== 'full') problems.push(`events[${e.index}].patch.${category}: "${category}" is safety data and cannot be changed`);
+    }
+  }
+  if (problems.length > 0) throw new TrustError('INVALID_CONFIG', `invalid scenario\n${problems.map((p) => `${scenarioPath}: ${p}`).join('\n')}`);
 }

@@ -1,3 +1,4 @@
+import type { Registry } from '../../agent/policy/registry-types.js';
 import type { TraceReading } from '../models/trace.js';
 import type { DeviceType, GeoPoint } from '../models/types.js';
 import type { Setting } from '../verdicts/data-model.js';
@@ -13,7 +14,7 @@ export interface Scenario {
   speed: 'virtual' | 'realtime';
   broker: { kind: 'embedded' } | { kind: 'external'; url: string; ca?: string };
   home?: GeoPoint;
-  fleet: Array<{ type: DeviceType; count: number; idPrefix: string }>;
+  fleet: Array<{ type: string; count: number; idPrefix: string }>;
   devices: ScenarioDevice[];
   /** How long after a change the agent may still emit or hold data in the old form. */
   enforcementBoundMs: number;
@@ -25,13 +26,18 @@ export interface Scenario {
 
 export interface ScenarioDevice {
   id: string;
-  type: DeviceType;
+  /** A shipped type (DeviceType), or a firmware team's own type given with its registry and a trace. */
+  type: string;
   /** Per-device model seed, derived from the scenario seed and the id. */
   seed: number;
   /** The fleet entry's trace file (as written in the scenario): the device replays it instead of its model. */
   traceFile?: string;
   /** The trace's readings, checked against the registry (set by loadScenarioFile). */
   trace?: readonly TraceReading[];
+  /** The fleet entry's registry file (a custom device type's JSON registry, relative to the scenario file). */
+  registryFile?: string;
+  /** That registry, validated by loadRegistry (set by loadScenarioFile): the agent runs it, the verdicts derive from it. */
+  registry?: Registry;
 }
 
 export interface PreferenceChange {

@@ -124,6 +124,7 @@ function issue(e: ErrorObject, data: unknown): SchemaIssue {
     case 'minItems': return { path, message: `must have at least ${String(p['limit'])} item(s)` };
     case 'minProperties': return { path, message: `must have at least ${String(p['limit'])} propert${p['limit'] === 1 ? 'y' : 'ies'}` };
     case 'required': return { path, message: `missing required property "${String(p['missingProperty'])}"` };
+    case 'dependentRequired': return { path, message: `"${String(p['property'])}" needs "${String(p['missingProperty'])}" as well` };
     case 'additionalProperties': return { path: [...path, String(p['additionalProperty'])], message: `unknown property "${String(p['additionalProperty'])}"` };
     default: return { path, message: e.message ?? `fails ${e.keyword}` };
   }

@@ -1,6 +1,7 @@
-import { DEFAULT_HOME, DEFAULT_HOUSEHOLD, type DeviceType, type GeoPoint, type HouseholdMember } from '../models/types.js';
-import { modelFor } from '../scenario/devices.js';
+import { DEFAULT_HOME, DEFAULT_HOUSEHOLD, type GeoPoint, type HouseholdMember } from '../models/types.js';
+import type { ScenarioDevice } from '../scenario/types.js';
 import type { Evidence, Verdict } from './evidence.js';
+import { createRawCache, type RawCache } from './raw.js';
 import { buildTimeline, clockSlack, type Timeline } from './timeline.js';
 
 /** What every verdict needs, computed once. */
@@ -8,12 +9,13 @@ export interface CheckContext {
   evidence: Evidence;
   timeline: Timeline;
   bound: number;
-  types: Map<string, DeviceType>;
+  /** Each device by id: its type and, for a custom type, the registry its rules derive from. */
+  devices: Map<string, ScenarioDevice>;
   slack: Map<string, number>;
   household: readonly HouseholdMember[];
   home: GeoPoint;
-  /** Raw GPS points per tracker, replayed from its model on first use. */
-  rawLocations: Map<string, Map<number, RawPoint>>;
+  /** What the devices recorded, replayed from their models or traces on first use (raw.ts). */
+  raw: RawCache;
 }
 
 export function createContext(evidence: Evidence): CheckContext {
@@ -22,21 +24,12 @@ export function createContext(evidence: Evidence): CheckContext {
     evidence,
     timeline: buildTimeline(scenario),
     bound: scenario.enforcementBoundMs,
-    types: new Map(scenario.devices.map((d) => [d.id, d.type])),
+    devices: new Map(scenario.devices.map((d) => [d.id, d])),
     slack: new Map(scenario.devices.map((d) => [d.id, clockSlack(scenario, d.id)])),
     household: evidence.household ?? DEFAULT_HOUSEHOLD,
     home: evidence.home ?? scenario.home ?? DEFAULT_HOME,
-    rawLocations: new Map(),
+    raw: createRawCache(),
   };
-}
-
-/** A raw GPS point of the tracker's model, with its path distance from the start and to the end of its track. */
-export interface RawPoint {
-  lat: number;
-  lon: number;
-  trackId: string;
-  fromStartM: number;
-  toEndM: number;
 }
 
 /** Collects violations for one verdict and turns them into the verdict. */
@@ -73,49 +66,4 @@ export class Tally {
     if (Object.keys(this.details).length > 0) verdict.details = this.details;
     return verdict;
   }
-}
-
-/** The raw GPS point the tracker's model produced at `at` (undefined when there was none, e.g. clock skew). */
-export function rawLocationAt(ctx: CheckContext, deviceId: string, at: number): RawPoint | undefined {
-  let points = ctx.rawLocations.get(deviceId);
-  if (!points) {
-    points = new Map();
-    const { scenario } = ctx.evidence;
-    const device = scenario.devices.find((d) => d.id === deviceId);
-    if (device?.type === 'fitness-tracker') {
-      const model = modelFor(scenario, device, ctx.evidence.household);
-      const tracks = new Map<string, Array<{ at: number; lat: number; lon: number }>>();
-      for (const r of model.step(scenario.startMs, Math.max(ctx.evidence.runEndMs, scenario.endMs))) {
-        if (r.category !== 'location') continue;
-        const d = r.data as { lat: number; lon: number; trackId: string };
-        const track = tracks.get(d.trackId) ?? [];
-        tracks.set(d.trackId, track);
-        track.push({ at: r.at, lat: d.lat, lon: d.lon });
-      }
-      for (const [trackId, track] of tracks) addTrack(points, trackId, track);
-    }
-    ctx.rawLocations.set(deviceId, points);
-  }
-  return points.get(at);
-}
-
-/** Path lengths along the track as recorded (noise included: the same points the agent sees). */
-function addTrack(points: Map<number, RawPoint>, trackId: string, track: Array<{ at: number; lat: number; lon: number }>): void {
-  const cumulative: number[] = [0];
-  for (let i = 1; i < track.length; i++) {
-    const a = track[i - 1];
-    const b = track[i];
-    cumulative.push((cumulative[i - 1] ?? 0) + (a && b ? metres(a, b) : 0));
-  }
-  const total = cumulative[cumulative.length - 1] ?? 0;
-  track.forEach((p, i) => {
-    const fromStartM = cumulative[i] ?? 0;
-    points.set(p.at, { lat: p.lat, lon: p.lon, trackId, fromStartM, toEndM: total - fromStartM });
-  });
-}
-
-function metres(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const north = (b.lat - a.lat) * 111_320;
-  const east = (b.lon - a.lon) * 111_320 * Math.cos((((a.lat + b.lat) / 2) * Math.PI) / 180);
-  return Math.hypot(north, east);
 }

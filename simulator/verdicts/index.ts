@@ -7,7 +7,7 @@ import type { Evidence, Verdict } from './evidence.js';
 export type * from './evidence.js';
 export { recordKey } from './evidence.js';
 export { buildTimeline, offlineWindows, type Segment, type Timeline } from './timeline.js';
-export { DATA_MODEL, categoriesOf, type Setting } from './data-model.js';
+export { categoriesOf, registryOf, rulesOf, type Setting } from './data-model.js';
 export { envelopeProblem } from './checks-wire.js';
 
 /** Run every compliance verdict over the evidence. Pure: same evidence, same verdicts, same order. */

@@ -1,3 +1,4 @@
+import type { CategoryDef, FieldTransform } from '../../agent/policy/registry-types.js';
 import type { GeoPoint, Reading } from '../models/types.js';
 
 const MINUTE = 60_000;
@@ -50,5 +51,39 @@ export function minimise(r: Reading, ctx: { home: GeoPoint }): { at: number; dat
     }
     default:
       return { at: r.at, data: d };
+  }
+}
+
+/**
+ * The reference form of a reading of a custom device type, from its registry's first level: field transforms and
+ * timestamp truncation, or one record per reading at the end of its aggregation window carrying the outputs.
+ */
+export function minimiseByRegistry(r: Reading, category: CategoryDef): { at: number; data: Record<string, unknown> } | undefined {
+  const level = category.minimise[0];
+  if (level === undefined) return undefined;
+  const rule = level.aggregate;
+  if (rule !== undefined) {
+    const at = ceilTo(r.at - rule.offsetMs + 1, rule.windowMs) + rule.offsetMs;
+    return { at, data: Object.fromEntries(Object.keys(rule.outputs).map((name) => [name, 1])) };
+  }
+  const data: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(r.data)) {
+    const shaped = (level.fields?.[field] ?? []).reduce<unknown>((v, op) => transform(v, op), value);
+    if (shaped !== DROPPED) data[field] = shaped;
+  }
+  return { at: level.truncateTimeMs === undefined ? r.at : floorTo(r.at, level.truncateTimeMs), data };
+}
+
+const DROPPED = Symbol('dropped');
+
+function transform(value: unknown, op: FieldTransform): unknown {
+  if (value === DROPPED) return value;
+  switch (op.op) {
+    case 'drop': return DROPPED;
+    case 'round': return roundTo(value, op.step);
+    case 'bucket': return floorTo(Number(value), op.size);
+    case 'grid': return floorTo(Number(value), op.cell);
+    case 'classify': return op.classes[String(value)] ?? String(value);
+    case 'pseudonymise': return pseudonym(String(value));
   }
 }

@@ -1,10 +1,10 @@
 import nacl from 'tweetnacl';
 import { encodeCbor } from '../../agent/codec/cbor.js';
 import { mixSeed, mulberry32 } from '../models/prng.js';
-import { DEFAULT_HOME, DEFAULT_HOUSEHOLD, type Reading } from '../models/types.js';
+import { DEFAULT_HOME, DEFAULT_HOUSEHOLD, type GeoPoint, type Reading } from '../models/types.js';
 import { modelFor } from '../scenario/devices.js';
 import type { Scenario, ScenarioDevice } from '../scenario/types.js';
-import { minimise } from './reference-minimise.js';
+import { minimise, minimiseByRegistry } from './reference-minimise.js';
 import type { AcceptedRecord, DeliveredRecord, Evidence, StoreSnapshot } from './evidence.js';
 import { buildTimeline, offlineWindows, segmentsIn, tightestRetention, type Timeline } from './timeline.js';
 import { transmits } from './data-model.js';
@@ -61,7 +61,7 @@ function deviceRecords(scenario: Scenario, device: ScenarioDevice, timeline: Tim
     if (powerOff.some((w) => r.at >= w.atMs && r.at < w.atMs + w.durationMs)) return;
     const segment = segmentsIn(timeline, device.id, r.category, r.at, r.at)[0];
     if (!segment || segment.setting === 'off') return;
-    const shaped = segment.setting === 'minimised' ? minimise(r, context) : { at: r.at, data: r.data };
+    const shaped = segment.setting !== 'minimised' ? { at: r.at, data: r.data } : minimised(device, r, context);
     if (!shaped) return;
     out.push({
       deviceId: device.id, id: `ref:${seq}`, category: r.category, at: shaped.at, expiresAt: shaped.at + segment.retentionMs,
@@ -69,6 +69,13 @@ function deviceRecords(scenario: Scenario, device: ScenarioDevice, timeline: Tim
     });
   });
   return out;
+}
+
+/** A custom type's reading minimised by its registry; a shipped type's by the reference's own rules. */
+function minimised(device: ScenarioDevice, r: Reading, context: { home: GeoPoint }): ReturnType<typeof minimise> {
+  if (device.registry === undefined) return minimise(r, context);
+  const category = device.registry.categories.find((c) => c.name === r.category);
+  return category === undefined ? undefined : minimiseByRegistry(r, category);
 }
 
 /** Sent a second after it exists, or a second after the device is back online. */

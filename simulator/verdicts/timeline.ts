@@ -1,6 +1,5 @@
-import type { DeviceType } from '../models/types.js';
-import type { Scenario } from '../scenario/types.js';
-import { DATA_MODEL, transmits, type Setting } from './data-model.js';
+import type { Scenario, ScenarioDevice } from '../scenario/types.js';
+import { rulesOf, transmits, type Setting } from './data-model.js';
 
 /** One stretch of time during which a device/category had one setting and retention. */
 export interface Segment {
@@ -13,14 +12,14 @@ export interface Segment {
 export type Timeline = Map<string, Map<string, Segment[]>>;
 
 /**
- * The preference timeline the checker expects, from the data-model defaults and the owner's own actions only.
+ * The preference timeline the checker expects, from the registry defaults and the owner's own actions only.
  * Policy updates are ignored ON PURPOSE: widening must not apply without consent, so the old terms stay expected.
  */
 export function buildTimeline(scenario: Scenario): Timeline {
   const timeline: Timeline = new Map();
   for (const device of scenario.devices) {
     const categories = new Map<string, Segment[]>();
-    for (const [category, rule] of Object.entries(DATA_MODEL[device.type])) {
+    for (const [category, rule] of Object.entries(rulesOf(device))) {
       categories.set(category, [{ from: -Infinity, to: Infinity, setting: rule.default, retentionMs: rule.maxRetentionMs }]);
     }
     timeline.set(device.id, categories);
@@ -31,9 +30,9 @@ export function buildTimeline(scenario: Scenario): Timeline {
         const max = ruleOf(scenario, event.device, category)?.maxRetentionMs ?? Infinity;
         setFrom(timeline, event.device, category, event.atMs, change.setting, Math.min(max, change.retentionMs ?? max));
       }
-    } else if (event.type === 'reset' || event.type === 'transfer') {
-      const type = deviceType(scenario, event.device);
-      for (const [category, rule] of Object.entries(DATA_MODEL[type])) {
+    } else if (event.type === 'reset' || event.type === 'transfer' || (event.type === 'erase' && event.user === undefined)) {
+      // Erasing everything resets the preferences too (docs/companion.md, R10), as a reset and a transfer do.
+      for (const [category, rule] of Object.entries(rulesOf(deviceOf(scenario, event.device)))) {
         setFrom(timeline, event.device, category, event.atMs, rule.default, rule.maxRetentionMs);
       }
     }
@@ -50,15 +49,15 @@ function setFrom(timeline: Timeline, device: string, category: string, at: numbe
   segments.push({ from: at, to: Infinity, setting, retentionMs });
 }
 
-export function deviceType(scenario: Scenario, deviceId: string): DeviceType {
+export function deviceOf(scenario: Scenario, deviceId: string): ScenarioDevice {
   const device = scenario.devices.find((d) => d.id === deviceId);
   if (!device) throw new RangeError(`unknown device ${deviceId}`);
-  return device.type;
+  return device;
 }
 
 export function ruleOf(scenario: Scenario, deviceId: string, category: string) {
   const device = scenario.devices.find((d) => d.id === deviceId);
-  return device ? DATA_MODEL[device.type][category] : undefined;
+  return device ? rulesOf(device)[category] : undefined;
 }
 
 /** Segments of a device/category overlapping [from, to]. */
