@@ -40,7 +40,7 @@ async function transmitPath(recipient: Uint8Array, floor: ReturnType<typeof meas
   let seq = 0;
   const batch: Parameters<Sealer['seal']>[1][number][] = [];
   const subject = measure(`gate + minimise + seal (batches of ${BATCH}), per reading`, () => {
-    for (const output of policy.collect('climate', READING, (at += 1000))) batch.push({ ...output, id: { session: 'ab', seq: seq++ } });
+    for (const output of policy.collect('climate', READING, (at += 1000))) batch.push({ ...output, id: { session: sealer.sessionHex, seq: seq++ } });
     if (batch.length === BATCH) {
       sealer.seal('telemetry', batch, at);
       batch.length = 0;
