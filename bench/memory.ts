@@ -23,7 +23,8 @@ const STORE = { maxBytes: 32 * 1024 * 1024, maxRecords: 1_000_000 };
 
 export async function runMemoryBench(): Promise<void> {
   const counts = process.env['MEMORY_BENCH_COUNTS']?.split(',').map(Number) ?? COUNTS;
-  for (const deviceType of DEVICE_TYPES) {
+  const types = process.env['MEMORY_BENCH_TYPES']?.split(',') ?? DEVICE_TYPES;
+  for (const deviceType of types) {
     const registry = registryFor(deviceType);
     const figures = await measureDevice(deviceType, registry, counts);
     console.log(`${deviceType}`);
@@ -54,8 +55,10 @@ async function measureDevice(deviceType: string, registry: Registry, counts: num
   const empty = fresh.heap();
   fresh.run(`import * as A from 'agent'; import * as M from 'memory'; ${FLASH_PRELUDE} ${setupScript(START, false)}`);
   const loaded = fresh.heap();
-  fresh.run(`import * as A from 'agent'; ${FLASH_PRELUDE} ${startScript(boot)}`);
-  const started = fresh.heap();
+  fresh.call('globalThis.__warm = 1;');
+  const loadedAgain = fresh.heap();
+  fresh.call(startScript(boot));
+  const started = fresh.heap() - loadedAgain + loaded;
   fresh.dispose();
 
   const stored: Array<[number, number]> = [];
@@ -67,8 +70,9 @@ async function measureDevice(deviceType: string, registry: Registry, counts: num
     written = count;
     const device = await newQuickJSDevice(new Map(flash));
     device.run(`import * as A from 'agent'; import * as M from 'memory'; ${FLASH_PRELUDE} ${setupScript(now, true)}`);
+    device.call('globalThis.__warm = 1;');
     const base = device.heap();
-    const result = device.run(`import * as A from 'agent'; ${FLASH_PRELUDE} ${startScript(boot)}`);
+    const result = device.call(startScript(boot));
     if (result['records'] !== count) throw new Error(`expected ${count} stored records in QuickJS, found ${String(result['records'])}`);
     stored.push([count, device.heap() - base + loaded]);
     device.dispose();
@@ -87,7 +91,6 @@ function setupScript(now: number, offline: boolean): string {
 
 function startScript(boot: { deviceId: string; deviceType: string; registry: string; collectorPk: string }): string {
   return `
-    (async () => {
       const time = globalThis.__time;
       const broker = globalThis.__broker;
       if (globalThis.__deviceId === 'offline') broker.partition(${JSON.stringify(boot.deviceId)}, true);
@@ -97,8 +100,7 @@ function startScript(boot: { deviceId: string; deviceType: string; registry: str
         { random, clock: time, scheduler: time, storage: flash, transport: broker.transport, logger: quietLogger });
       await agent.start().catch((e) => { if (e.code !== 'TRANSPORT') throw e; });
       globalThis.__agent = agent;
-      done({ records: agent.status().store.records });
-    })().catch(fail);`;
+      return { records: agent.status().store.records };`;
 }
 
 /** Records `count` readings on Node into `flash`, every category of the device fully on, offline (all queued). */

@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
+import { newQuickJSWASMModule, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
 import type { StoragePort } from '../agent/ports/storage.js';
 
 /**
@@ -16,6 +16,11 @@ export interface QuickJSDevice {
   readonly vm: QuickJSContext;
   /** Evaluates a module script and runs pending jobs until `globalThis.__result` is set (or jobs run out). */
   run(script: string): Record<string, unknown>;
+  /**
+   * Runs the body of an async function as a plain script (after a module with FLASH_PRELUDE ran): QuickJS never frees
+   * an evaluated module, so code run again and again must not be one, or the measured heap grows with every call.
+   */
+  call(body: string): Record<string, unknown>;
   /** Bytes in use by the QuickJS heap after a cycle collection. */
   heap(): number;
   dispose(): void;
@@ -39,10 +44,12 @@ const random = { bytes: (n) => A.fromHex(hostRandomHex(n)) };
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const done = (value) => { globalThis.__result = JSON.stringify(value); };
 const fail = (error) => { globalThis.__result = JSON.stringify({ error: String(error && error.code || '') + ' ' + String(error && error.message || error) }); };
+Object.assign(globalThis, { A, flash, random, quietLogger, done, fail });
 `;
 
 export async function newQuickJSDevice(flash: Flash): Promise<QuickJSDevice> {
-  const QuickJS = await getQuickJS();
+  // A module of its own per device: disposing a runtime that still holds objects aborts the whole wasm module.
+  const QuickJS = await newQuickJSWASMModule();
   const runtime = QuickJS.newRuntime();
   const modules: Record<string, string> = {};
   for (const [name, file] of Object.entries(BUNDLES)) modules[name] = readFileSync(file, 'utf8');
@@ -58,29 +65,29 @@ export async function newQuickJSDevice(flash: Flash): Promise<QuickJSDevice> {
     handle.dispose();
     return value;
   };
+  const settle = (evaluated: ReturnType<QuickJSContext['evalCode']>): Record<string, unknown> => {
+    vm.unwrapResult(evaluated).dispose();
+    for (let i = 0; i < 10_000_000 && runtime.hasPendingJob(); i++) vm.unwrapResult(runtime.executePendingJobs()).valueOf();
+    const out = vm.getProp(vm.global, '__result');
+    const text = vm.dump(out) as unknown;
+    out.dispose();
+    vm.setProp(vm.global, '__result', vm.undefined);
+    if (typeof text !== 'string') throw new Error('the QuickJS script did not finish (no __result)');
+    const result = JSON.parse(text) as Record<string, unknown>;
+    if (result['error'] !== undefined) throw new Error(`in QuickJS: ${String(result['error'])}`);
+    return result;
+  };
   return {
     runtime, vm,
-    run(script) {
-      vm.unwrapResult(vm.evalCode(script, `main-${Math.random().toString(36).slice(2)}.js`, { type: 'module' })).dispose();
-      for (let i = 0; i < 10_000_000 && runtime.hasPendingJob(); i++) vm.unwrapResult(runtime.executePendingJobs()).valueOf();
-      const out = vm.getProp(vm.global, '__result');
-      const text = vm.dump(out) as unknown;
-      out.dispose();
-      vm.setProp(vm.global, '__result', vm.undefined);
-      if (typeof text !== 'string') throw new Error('the QuickJS script did not finish (no __result)');
-      const result = JSON.parse(text) as Record<string, unknown>;
-      if (result['error'] !== undefined) throw new Error(`in QuickJS: ${String(result['error'])}`);
-      return result;
-    },
+    run: (script) => settle(vm.evalCode(script, `main-${Math.random().toString(36).slice(2)}.js`, { type: 'module' })),
+    call: (body) => settle(vm.evalCode(`(async () => { ${body} })().then((v) => done(v === undefined ? {} : v), fail);`, 'call.js', { type: 'global' })),
     heap() {
       const before = usage();
       vm.unwrapResult(vm.evalCode(`__gc(${Math.max(1 << 20, (before['malloc_size'] ?? 0) * 2)})`)).dispose();
       return usage()['memory_used_size'] ?? 0;
     },
-    dispose() {
-      vm.dispose();
-      runtime.dispose();
-    },
+    // Nothing is freed explicitly: timers of a stopped agent may still hold objects, and the module goes with the device.
+    dispose: () => undefined,
   };
 }
 
